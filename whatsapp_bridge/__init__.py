@@ -1,0 +1,1 @@
+"""WhatsApp bridge: one linked WhatsApp session per organization behind an HTTP API."""

@@ -1,0 +1,122 @@
+"""Settings read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    pass
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: str
+    host: str = "127.0.0.1"
+    port: int = 3000
+    public_url: str = "http://127.0.0.1:3000"
+    data_dir: Path = Path("whatsapp_bridge_data")
+    database_url: str = ""
+    default_engine: str = "sandbox"
+    sandbox: bool = True
+    events_url: str = ""
+    events_secret: str = ""
+    events_batch: int = 50
+    events_retry_base_ms: int = 500
+    events_retry_max_ms: int = 30_000
+    send_min_gap_ms: int = 3000
+    send_jitter_ms: int = 2000
+    send_hourly_cap: int = 60
+    qr_first_ms: int = 60_000
+    qr_rotation_ms: int = 20_000
+    qr_codes: int = 6
+    reconnect_base_ms: int = 1000
+    reconnect_max_ms: int = 60_000
+    reconnect_max_attempts: int = 20
+    sandbox_connect_ms: int = 300
+    sandbox_delivered_ms: int = 1000
+    sandbox_read_ms: int = 3000
+    max_body_bytes: int = 64 * 1024
+    max_message_chars: int = 4096
+    threads: int = 64
+    log_level: str = "INFO"
+    engines: tuple[str, ...] = field(default=("sandbox", "whatsmeow"))
+
+    @property
+    def state_db_path(self) -> Path:
+        return self.data_dir / "bridge.sqlite3"
+
+    @property
+    def qr_total_ms(self) -> int:
+        return self.qr_first_ms + max(0, self.qr_codes - 1) * self.qr_rotation_ms
+
+
+def load(env: dict | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    api_key = env.get("BRIDGE_API_KEY", "").strip()
+    if not api_key:
+        raise ConfigError("BRIDGE_API_KEY is not set: refusing to start an unauthenticated bridge")
+    host = env.get("BRIDGE_HOST", "").strip() or "127.0.0.1"
+    port = _int(env, "BRIDGE_PORT", 3000)
+    data_dir = Path(env.get("BRIDGE_DATA_DIR", "").strip() or "whatsapp_bridge_data").resolve()
+    database_url = env.get("BRIDGE_DATABASE_URL", "").strip() or str(data_dir / "whatsmeow.sqlite3")
+    sandbox = _bool(env, "BRIDGE_SANDBOX", True)
+    engines = ("sandbox", "whatsmeow") if sandbox else ("whatsmeow",)
+    default_engine = env.get("BRIDGE_DEFAULT_ENGINE", "").strip() or ("sandbox" if sandbox else "whatsmeow")
+    if default_engine not in engines:
+        raise ConfigError(f"BRIDGE_DEFAULT_ENGINE must be one of {', '.join(engines)}, got {default_engine!r}")
+    events_url = env.get("BRIDGE_EVENTS_URL", "").strip()
+    events_secret = env.get("BRIDGE_EVENTS_SECRET", "")
+    if events_url and not events_secret:
+        raise ConfigError("BRIDGE_EVENTS_SECRET is required when BRIDGE_EVENTS_URL is set")
+    return Settings(
+        api_key=api_key,
+        host=host,
+        port=port,
+        public_url=(env.get("BRIDGE_PUBLIC_URL", "").strip() or f"http://{host}:{port}").rstrip("/"),
+        data_dir=data_dir,
+        database_url=database_url,
+        default_engine=default_engine,
+        sandbox=sandbox,
+        events_url=events_url,
+        events_secret=events_secret,
+        events_batch=max(1, _int(env, "BRIDGE_EVENTS_BATCH", 50)),
+        events_retry_base_ms=_int(env, "BRIDGE_EVENTS_RETRY_BASE_MS", 500),
+        events_retry_max_ms=_int(env, "BRIDGE_EVENTS_RETRY_MAX_MS", 30_000),
+        send_min_gap_ms=_int(env, "BRIDGE_SEND_MIN_GAP_MS", 3000),
+        send_jitter_ms=_int(env, "BRIDGE_SEND_JITTER_MS", 2000),
+        send_hourly_cap=_int(env, "BRIDGE_SEND_HOURLY_CAP", 60),
+        qr_first_ms=_int(env, "BRIDGE_QR_FIRST_MS", 60_000),
+        qr_rotation_ms=_int(env, "BRIDGE_QR_ROTATION_MS", 20_000),
+        qr_codes=max(1, _int(env, "BRIDGE_QR_CODES", 6)),
+        reconnect_base_ms=_int(env, "BRIDGE_RECONNECT_BASE_MS", 1000),
+        reconnect_max_ms=_int(env, "BRIDGE_RECONNECT_MAX_MS", 60_000),
+        reconnect_max_attempts=_int(env, "BRIDGE_RECONNECT_MAX_ATTEMPTS", 20),
+        sandbox_connect_ms=_int(env, "BRIDGE_SANDBOX_CONNECT_MS", 300),
+        sandbox_delivered_ms=_int(env, "BRIDGE_SANDBOX_DELIVERED_MS", 1000),
+        sandbox_read_ms=_int(env, "BRIDGE_SANDBOX_READ_MS", 3000),
+        max_body_bytes=_int(env, "BRIDGE_MAX_BODY_BYTES", 64 * 1024),
+        max_message_chars=_int(env, "BRIDGE_MAX_MESSAGE_CHARS", 4096),
+        threads=max(8, _int(env, "BRIDGE_THREADS", 64)),
+        log_level=(env.get("BRIDGE_LOG_LEVEL", "").strip() or "INFO").upper(),
+        engines=engines,
+    )

@@ -1,0 +1,237 @@
+"""A simulated WhatsApp network: QR links that a browser "scans", phones that read and reply.
+
+Everything a real device does is reproduced with timers, so every path of the product
+(linking, receipts, replies, drops, phone-side logout) runs with no internet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from datetime import UTC, datetime
+
+from ..config import Settings
+from ..store import Store
+from .base import Engine, EngineError, Inbound, NotConnected, Sink
+
+CODE_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+
+
+def wa_like_id() -> str:
+    return "3EB0" + secrets.token_hex(8).upper()
+
+
+def default_phone(organization_id: str) -> str:
+    digest = int(hashlib.sha256(organization_id.encode()).hexdigest(), 16)
+    return f"+57300{digest % 10**7:07d}"
+
+
+class SandboxError(Exception):
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+class SandboxNetwork:
+    """Shared by all sandbox engines of the process: who is showing which QR or code."""
+
+    def __init__(self, settings: Settings, store: Store):
+        self.settings = settings
+        self.store = store
+        self.engines: dict[str, SandboxEngine] = {}
+        self.qr_tokens: dict[str, str] = {}
+        self.pair_codes: dict[str, tuple[str, str]] = {}
+        self.outage_until: dict[str, float] = {}
+
+    def engine(self, org: str) -> SandboxEngine:
+        engine = self.engines.get(org)
+        if engine is None:
+            raise SandboxError(404, "unknown organization", "organization_id")
+        return engine
+
+    def in_outage(self, org: str) -> bool:
+        return time.monotonic() < self.outage_until.get(org, 0)
+
+    def clear_pending(self, org: str) -> None:
+        for token in [t for t, o in self.qr_tokens.items() if o == org]:
+            del self.qr_tokens[token]
+        for code in [c for c, (o, _) in self.pair_codes.items() if o == org]:
+            del self.pair_codes[code]
+
+    def scan(self, token: str, phone: str | None) -> tuple[str, str]:
+        org = self.qr_tokens.get(token)
+        if org is None or org not in self.engines:
+            raise SandboxError(410, "This QR code has expired or was already used.")
+        phone = phone or default_phone(org)
+        self.engines[org].link(phone)
+        return org, phone
+
+    def enter_code(self, code: str) -> tuple[str, str]:
+        key = code.replace("-", "").replace(" ", "").upper()
+        found = self.pair_codes.get(key)
+        if found is None or found[0] not in self.engines:
+            raise SandboxError(404, "no session is waiting for this code", "code")
+        org, phone = found
+        self.engines[org].link(phone)
+        return org, phone
+
+
+class SandboxEngine(Engine):
+    name = "sandbox"
+    native_buttons = True
+
+    def __init__(self, organization_id: str, sink: Sink, network: SandboxNetwork):
+        super().__init__(organization_id, sink)
+        self.network = network
+        self.settings = network.settings
+        self.store = network.store
+        self.connected = False
+        self._task: asyncio.Task | None = None
+        self._receipts: set[asyncio.Task] = set()
+        network.engines[organization_id] = self
+
+    def has_credentials(self) -> bool:
+        creds = self.store.creds(self.organization_id)
+        return bool(creds and creds.get("phone"))
+
+    @property
+    def phone(self) -> str | None:
+        creds = self.store.creds(self.organization_id)
+        return creds.get("phone") if creds else None
+
+    def _run(self, coro) -> None:
+        if self._task and not self._task.done() and self._task is not asyncio.current_task():
+            self._task.cancel()
+        self._task = asyncio.get_running_loop().create_task(coro)
+
+    async def start(self) -> None:
+        self.network.engines[self.organization_id] = self
+        self._run(self._connect() if self.has_credentials() else self._show_qrs())
+
+    async def _connect(self) -> None:
+        await asyncio.sleep(self.settings.sandbox_connect_ms / 1000)
+        if self.network.in_outage(self.organization_id):
+            self.sink.on_disconnected("dial_error")
+            return
+        self.connected = True
+        self.sink.on_connected(self.phone)
+
+    async def _show_qrs(self) -> None:
+        org = self.organization_id
+        for index in range(self.settings.qr_codes):
+            self.network.clear_pending(org)
+            token = secrets.token_urlsafe(18)
+            self.network.qr_tokens[token] = org
+            self.sink.on_qr(f"{self.settings.public_url}/sandbox/scan/{token}")
+            lifetime = self.settings.qr_first_ms if index == 0 else self.settings.qr_rotation_ms
+            await asyncio.sleep(lifetime / 1000)
+        self.network.clear_pending(org)
+
+    def link(self, phone: str) -> None:
+        self.network.clear_pending(self.organization_id)
+        self.store.save_session(self.organization_id, creds={"phone": phone})
+        self.sink.on_paired(phone)
+        self._run(self._connect())
+
+    async def stop(self) -> None:
+        self.connected = False
+        self.network.clear_pending(self.organization_id)
+        if self._task and self._task is not asyncio.current_task():
+            self._task.cancel()
+        self._task = None
+
+    async def logout(self) -> None:
+        await self.stop()
+        self.store.save_session(self.organization_id, creds=None, linked=0)
+
+    async def pairing_code(self, phone: str) -> str:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+        self.network.pair_codes[code] = (self.organization_id, phone)
+        return f"{code[:4]}-{code[4:]}"
+
+    async def send(self, message_id: str, phone: str, text: str, buttons: list[dict] | None) -> str:
+        if not self.connected or self.network.in_outage(self.organization_id):
+            raise NotConnected()
+        if phone == self.phone:
+            raise EngineError("invalid_recipient", "cannot send a message to the linked number itself")
+        whatsapp_id = wa_like_id()
+        self.store.add_sandbox_message(
+            {
+                "organization_id": self.organization_id,
+                "direction": "out",
+                "message_id": message_id,
+                "whatsapp_id": whatsapp_id,
+                "phone": phone,
+                "text": text,
+                "buttons": buttons,
+                "status": "sent",
+            }
+        )
+        task = asyncio.get_running_loop().create_task(self._receipts_for(whatsapp_id))
+        self._receipts.add(task)
+        task.add_done_callback(self._receipts.discard)
+        return whatsapp_id
+
+    async def _receipts_for(self, whatsapp_id: str) -> None:
+        delivered = self.settings.sandbox_delivered_ms / 1000
+        read = max(delivered, self.settings.sandbox_read_ms / 1000)
+        await asyncio.sleep(delivered)
+        self.store.set_sandbox_status(self.organization_id, whatsapp_id, "delivered")
+        self.sink.on_receipt(whatsapp_id, "delivered")
+        await asyncio.sleep(read - delivered)
+        self.store.set_sandbox_status(self.organization_id, whatsapp_id, "read")
+        self.sink.on_receipt(whatsapp_id, "read")
+
+    # faults and actions from the simulated phones
+    def reply(self, phone: str, text: str | None, button_id: str | None) -> str:
+        if not self.connected:
+            raise SandboxError(409, "the session is not connected, the clinic cannot receive", "organization_id")
+        if button_id is not None:
+            buttons = self.store.last_sandbox_buttons(self.organization_id, phone)
+            chosen = next((b for b in buttons if b["id"] == button_id), None)
+            if chosen is None:
+                raise SandboxError(400, "no button with this id was sent to this phone", "button_id")
+            text = chosen["title"]
+        whatsapp_id = wa_like_id()
+        self.store.add_sandbox_message(
+            {
+                "organization_id": self.organization_id,
+                "direction": "in",
+                "message_id": whatsapp_id,
+                "whatsapp_id": whatsapp_id,
+                "phone": phone,
+                "text": text or "",
+                "button_id": button_id,
+                "status": "sent",
+            }
+        )
+        self.sink.on_inbound(
+            Inbound(
+                whatsapp_id=whatsapp_id,
+                phone=phone,
+                text=text or "",
+                button_id=button_id,
+                push_name=f"Sandbox {phone[-4:]}",
+                timestamp=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            )
+        )
+        return whatsapp_id
+
+    def drop(self, seconds: float) -> None:
+        if seconds > 0:
+            self.network.outage_until[self.organization_id] = time.monotonic() + seconds
+        if self.connected:
+            self.connected = False
+            self.sink.on_disconnected("connection_lost")
+
+    def phone_logout(self) -> None:
+        self.connected = False
+        if self._task and not self._task.done():
+            self._task.cancel()
+        self.network.clear_pending(self.organization_id)
+        self.store.save_session(self.organization_id, creds=None, linked=0)
+        self.sink.on_logged_out("device_removed")

@@ -1,0 +1,81 @@
+"""ASGI middleware run before routing: the API key and the body size limit.
+
+Done here rather than as FastAPI dependencies so a request without a key gets 401 even
+when its body is malformed, and an oversized body is refused before it is parsed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+PUBLIC_PREFIXES = ("/api/health", "/sandbox/scan/", "/openapi.json")
+PUBLIC_EXACT = ("/sandbox", "/sandbox/")
+PROTECTED_PREFIXES = ("/api/", "/sandbox/api/", "/metrics")
+
+
+def key_matches(given: str | None, expected: str) -> bool:
+    return hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+async def _json(send, status: int, body: dict) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class Guard:
+    def __init__(self, app, api_key: str, max_body: int):
+        self.app = app
+        self.api_key = api_key
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if self._protected(path) and not self._authorized(path, headers):
+            return await _json(send, 401, {"error": "missing or invalid X-API-Key"})
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            return await _json(send, 413, {"error": f"body larger than {self.max_body} bytes", "field": "body"})
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body:
+                return await _json(send, 413, {"error": f"body larger than {self.max_body} bytes", "field": "body"})
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+    @staticmethod
+    def _protected(path: str) -> bool:
+        if path in PUBLIC_EXACT or path.startswith(PUBLIC_PREFIXES):
+            return False
+        return path.startswith(PROTECTED_PREFIXES)
+
+    def _authorized(self, path: str, headers: dict) -> bool:
+        if key_matches(headers.get("x-api-key"), self.api_key):
+            return True
+        # Prometheus can send a bearer token but not arbitrary headers.
+        auth = headers.get("authorization", "")
+        return path.startswith("/metrics") and auth.startswith("Bearer ") and key_matches(auth[7:], self.api_key)

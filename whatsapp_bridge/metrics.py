@@ -1,0 +1,46 @@
+"""Prometheus metrics, on a registry of their own so several apps can live in one process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+
+class _LiveCollector:
+    """Reads session counts and queue depth at scrape time instead of tracking them twice."""
+
+    def __init__(self, owner: "Metrics"):
+        self.owner = owner
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        sessions = GaugeMetricFamily("bridge_sessions", "Sessions by status", labels=["status"])
+        for status, count in (self.owner.session_counts() if self.owner.session_counts else {}).items():
+            sessions.add_metric([status], count)
+        yield sessions
+        depth = GaugeMetricFamily("bridge_event_queue_depth", "Events waiting to be delivered to Django")
+        depth.add_metric([], self.owner.queue_depth() if self.owner.queue_depth else 0)
+        yield depth
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.session_counts = None
+        self.queue_depth = None
+        self.sends = Counter(
+            "bridge_sends", "Send requests by outcome", ["engine", "outcome"], registry=self.registry
+        )
+        self.send_latency = Histogram(
+            "bridge_send_latency_seconds", "Time the engine took to send one message", ["engine"],
+            registry=self.registry,
+        )
+        self.events_delivered = Counter(
+            "bridge_events_delivered", "Events accepted by the receiver", registry=self.registry
+        )
+        self.event_post_failures = Counter(
+            "bridge_event_post_failures", "Event batches the receiver did not accept", registry=self.registry
+        )
+        self.registry.register(_LiveCollector(self))

@@ -1,0 +1,492 @@
+"""One session per organization: the state machine, QR expiry, backoff, paced and queued sends.
+
+Engines report raw facts through the Sink methods (on_*); this module turns them into the
+states of DESIGN.md, persists them, and emits the events Django consumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import segno
+
+from .config import Settings
+from .engines.base import Engine, EngineError, Inbound, NotConnected
+from .events import EventQueue
+from .logs import org_logger
+from .pacing import Pacer
+from .store import Store
+
+STATUSES = ("disconnected", "connecting", "qr_ready", "connected", "reconnecting", "logged_out", "failed")
+ACTIVE = ("connecting", "qr_ready", "connected", "reconnecting")
+SEND_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
+class SessionError(Exception):
+    """A request the session refuses in its current state (answered as 409)."""
+
+    def __init__(self, message: str, status: str):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def qr_png_data_url(text: str) -> str:
+    buf = io.BytesIO()
+    segno.make_qr(text, error="m").save(buf, kind="png", scale=6, border=2)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def numbered_fallback(text: str, buttons: list[dict]) -> str:
+    lines = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(buttons, start=1))
+    return f"{text}\n\n{lines}"
+
+
+_CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+
+
+def match_button(text: str, buttons: list[dict]) -> str | None:
+    m = _CHOICE.match(text or "")
+    if m:
+        idx = int(m.group(1))
+        return buttons[idx - 1]["id"] if 1 <= idx <= len(buttons) else None
+    folded = (text or "").strip().casefold()
+    for b in buttons:
+        if folded and folded == b["title"].strip().casefold():
+            return b["id"]
+    return None
+
+
+class Session:
+    def __init__(self, manager: SessionManager, organization_id: str, engine_name: str, row: dict | None = None):
+        self.manager = manager
+        self.settings: Settings = manager.settings
+        self.store: Store = manager.store
+        self.events: EventQueue = manager.events
+        self.org = organization_id
+        self.engine_name = engine_name
+        self.log = org_logger("whatsapp_bridge.session", organization_id)
+        self.status = "disconnected"
+        self.reason: str | None = None
+        self.phone_number: str | None = None
+        if row:
+            self.status, self.reason, self.phone_number = row["status"], row["reason"], row["phone_number"]
+        self.qr_text: str | None = None
+        self.qr_png: str | None = None
+        self.qr_expires_at: float | None = None
+        self.qr_index = 0
+        self._qr_deadline: float | None = None
+        self.attempts = 0
+        self.pacer = Pacer(self.settings.send_min_gap_ms, self.settings.send_jitter_ms, self.settings.send_hourly_cap)
+        self.send_lock = asyncio.Lock()
+        self._timers: dict[str, asyncio.Task] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self.engine: Engine = manager.make_engine(engine_name, organization_id, self)
+
+    # helpers
+    def _spawn(self, coro, name: str | None = None) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _timer(self, key: str, delay: float, fn: Callable[[], Any]) -> None:
+        self._cancel(key)
+
+        async def run():
+            await asyncio.sleep(delay)
+            self._timers.pop(key, None)
+            result = fn()
+            if asyncio.iscoroutine(result):
+                await result
+
+        self._timers[key] = self._spawn(run(), name=f"{key}-{self.org}")
+
+    def _cancel(self, key: str) -> None:
+        task = self._timers.pop(key, None)
+        if task and task is not asyncio.current_task():
+            task.cancel()
+
+    def _clear_qr(self) -> None:
+        self.qr_text = self.qr_png = self.qr_expires_at = None
+        self.qr_index = 0
+
+    def _set(self, status: str, reason: str | None = None) -> None:
+        changed = (status, reason) != (self.status, self.reason)
+        self.status, self.reason = status, reason
+        self.store.save_session(
+            self.org,
+            engine=self.engine_name,
+            status=status,
+            reason=reason,
+            phone_number=self.phone_number,
+            linked=int(self.engine.has_credentials()),
+        )
+        if not changed:
+            return
+        self.log.info("session status", extra={"status": status, "reason": reason})
+        self.events.emit(
+            self.org,
+            "session.status",
+            {"status": status, "reason": reason, "phone_number": self.phone_number},
+        )
+        if status in ("logged_out", "failed"):
+            self._fail_queued(f"session_{status}", f"session is {status}" + (f" ({reason})" if reason else ""))
+
+    @property
+    def linked(self) -> bool:
+        return self.engine.has_credentials()
+
+    def public_status(self) -> dict[str, Any]:
+        return {
+            "organization_id": self.org,
+            "status": self.status,
+            "reason": self.reason,
+            "has_qr": self.status == "qr_ready" and self.qr_text is not None,
+            "phone_number": self.phone_number,
+            "engine": self.engine_name,
+        }
+
+    # lifecycle
+    async def start(self) -> None:
+        if self.status in ACTIVE:
+            return
+        self.attempts = 0
+        self._qr_deadline = None
+        self._cancel("reconnect")
+        self._clear_qr()
+        self._set("connecting")
+        await self._engine_start()
+
+    async def _engine_start(self) -> None:
+        try:
+            await self.engine.start()
+        except EngineError as exc:
+            self.log.warning("engine start failed", extra={"error_code": exc.code})
+            self.on_disconnected(exc.code)
+
+    async def logout(self) -> None:
+        for key in list(self._timers):
+            self._cancel(key)
+        try:
+            await self.engine.logout()
+        finally:
+            self._clear_qr()
+            self.phone_number = None
+            self._set("logged_out", "logout")
+
+    async def close(self) -> None:
+        for key in list(self._timers):
+            self._cancel(key)
+        for task in list(self._tasks):
+            task.cancel()
+        try:
+            await asyncio.wait_for(self.engine.stop(), timeout=5)
+        except Exception:  # noqa: BLE001 - shutting down; a stuck engine must not block exit
+            self.log.warning("engine did not stop cleanly")
+
+    async def pairing_code(self, phone: str) -> str:
+        if self.status != "qr_ready":
+            raise SessionError("a pairing code can only be requested while the QR is showing", self.status)
+        return await self.engine.pairing_code(phone)
+
+    # sink: what the engine reports
+    def on_qr(self, qr_text: str) -> None:
+        now = time.time()
+        if self._qr_deadline is None:
+            self._qr_deadline = now + self.settings.qr_total_ms / 1000
+            self._timer("qr", self.settings.qr_total_ms / 1000, self._qr_expired)
+            self.qr_index = 0
+            lifetime = self.settings.qr_first_ms / 1000
+        else:
+            lifetime = self.settings.qr_rotation_ms / 1000
+        if now >= self._qr_deadline:
+            return
+        self.qr_index += 1
+        self.qr_text = qr_text
+        self.qr_png = qr_png_data_url(qr_text)
+        self.qr_expires_at = min(now + lifetime, self._qr_deadline)
+        self._set("qr_ready")
+
+    async def _qr_expired(self) -> None:
+        if self.linked or self.status not in ("qr_ready", "connecting", "reconnecting"):
+            return
+        self._cancel("reconnect")
+        await self.engine.stop()
+        self._clear_qr()
+        self._set("failed", "qr_expired")
+
+    def on_paired(self, phone_number: str | None) -> None:
+        self._cancel("qr")
+        self._qr_deadline = None
+        self._clear_qr()
+        if phone_number:
+            self.phone_number = phone_number
+        self._set("connecting")
+
+    def on_connected(self, phone_number: str | None) -> None:
+        self._cancel("qr")
+        self._cancel("reconnect")
+        self._qr_deadline = None
+        self._clear_qr()
+        self.attempts = 0
+        if phone_number:
+            self.phone_number = phone_number
+        self._set("connected")
+        self.kick_outbox()
+
+    def on_disconnected(self, reason: str) -> None:
+        if self.status in ("disconnected", "logged_out", "failed"):
+            return
+        self.attempts += 1
+        if self.attempts > self.settings.reconnect_max_attempts:
+            self.log.warning("giving up reconnecting", extra={"attempts": self.attempts - 1})
+            self._cancel("qr")
+            self._spawn(self.engine.stop())
+            self._clear_qr()
+            self._set("failed", "retries_exhausted")
+            return
+        base = self.settings.reconnect_base_ms / 1000
+        delay = min(self.settings.reconnect_max_ms / 1000, base * 2 ** (self.attempts - 1))
+        delay *= random.uniform(0.8, 1.2)
+        self.log.info("connection dropped", extra={"reason": reason, "attempt": self.attempts, "retry_in_s": round(delay, 3)})
+        self._clear_qr()
+        self._set("reconnecting")
+        self._timer("reconnect", delay, self._reconnect)
+
+    async def _reconnect(self) -> None:
+        if self.status in ("disconnected", "logged_out", "failed", "connected"):
+            return
+        await self._engine_start()
+
+    def on_logged_out(self, reason: str) -> None:
+        for key in list(self._timers):
+            self._cancel(key)
+        self._clear_qr()
+        self.phone_number = None
+        self._set("logged_out", reason)
+
+    def on_failed(self, reason: str) -> None:
+        for key in list(self._timers):
+            self._cancel(key)
+        self._spawn(self.engine.stop())
+        self._clear_qr()
+        self._set("failed", reason)
+
+    def on_receipt(self, whatsapp_id: str, status: str) -> None:
+        row = self.store.send_by_engine_id(self.org, whatsapp_id)
+        if row is None or row["status"] == "failed":
+            return
+        if SEND_RANK.get(status, 0) <= SEND_RANK.get(row["status"], 0):
+            return
+        self.store.update_send(row["message_id"], status=status)
+        self._emit_status({**row, "status": status})
+
+    def on_inbound(self, message: Inbound) -> None:
+        button_id = message.button_id
+        if button_id is None and not self.engine.native_buttons:
+            menu = self.store.menu(self.org, message.phone)
+            if menu:
+                button_id = match_button(message.text, menu)
+        self.log.info("inbound message", extra={"has_button": button_id is not None})
+        self.events.emit(
+            self.org,
+            "message.inbound",
+            {
+                "message_id": message.whatsapp_id,
+                "from": message.phone,
+                "text": message.text,
+                "button_id": button_id,
+                "push_name": message.push_name,
+                "timestamp": message.timestamp,
+            },
+        )
+
+    # sends
+    def _emit_status(self, row: dict, error_code: str | None = None, error: str | None = None) -> None:
+        self.events.emit(
+            self.org,
+            "message.status",
+            {
+                "message_id": row["message_id"],
+                "client_message_id": row["client_message_id"],
+                "phone": row["phone"],
+                "status": row["status"],
+                "error_code": error_code,
+                "error": error,
+            },
+        )
+
+    def _fail_queued(self, code: str, error: str) -> None:
+        for row in self.store.queued_sends(self.org):
+            self.store.update_send(row["message_id"], status="failed", error_code=code, error=error)
+            self._emit_status({**row, "status": "failed"}, code, error)
+            self.manager.metrics.sends.labels(self.engine_name, "failed").inc()
+
+    async def send(self, phone: str, text: str, buttons: list[dict] | None, client_message_id: str | None):
+        """Returns (http_status, body)."""
+        metrics = self.manager.metrics
+        async with self.send_lock:
+            if client_message_id:
+                prior = self.store.send_by_client_id(self.org, client_message_id)
+                if prior and prior["status"] != "failed":
+                    metrics.sends.labels(self.engine_name, "duplicate").inc()
+                    return prior["first_code"], {"message_id": prior["message_id"], "status": prior["first_status"]}
+                if prior:
+                    self.store.delete_send(prior["message_id"])
+            can_queue = self.status in ("reconnecting", "connecting") and self.linked
+            if self.status != "connected" and not can_queue:
+                raise SessionError(
+                    "session is not linked" if not self.linked else f"session is {self.status}", self.status
+                )
+            row = {
+                "message_id": uuid.uuid4().hex,
+                "organization_id": self.org,
+                "client_message_id": client_message_id,
+                "phone": phone,
+                "text": text,
+                "buttons": buttons or None,
+                "status": "queued",
+                "first_status": "queued",
+                "first_code": 202,
+            }
+            backlog = bool(self.store.queued_sends(self.org))
+            if self.status != "connected" or backlog or self.pacer.cap_reached():
+                self.store.insert_send(row)
+                metrics.sends.labels(self.engine_name, "queued").inc()
+                self.log.info("send queued", extra={"message_id": row["message_id"], "session_status": self.status})
+                self.kick_outbox()
+                return 202, {"message_id": row["message_id"], "status": "queued"}
+            self.store.insert_send({**row, "status": "sending", "first_status": "sent", "first_code": 200})
+            await self.pacer.wait()
+            if self.status != "connected":
+                self.store.update_send(row["message_id"], status="queued", first_status="queued", first_code=202)
+                return 202, {"message_id": row["message_id"], "status": "queued"}
+            outcome = await self._deliver(self.store.send(row["message_id"]))
+            if outcome == "sent":
+                return 200, {"message_id": row["message_id"], "status": "sent"}
+            if outcome == "queued":
+                self.store.update_send(row["message_id"], first_status="queued", first_code=202)
+                return 202, {"message_id": row["message_id"], "status": "queued"}
+            failed = self.store.send(row["message_id"])
+            return 502, {
+                "error": failed["error"] or "send failed",
+                "error_code": failed["error_code"],
+                "message_id": row["message_id"],
+                "status": "failed",
+            }
+
+    async def _deliver(self, row: dict) -> str:
+        """Send one stored row through the engine; 'sent', 'queued' (engine offline) or 'failed'."""
+        metrics = self.manager.metrics
+        buttons = row["buttons"]
+        if isinstance(buttons, str):
+            buttons = json.loads(buttons)
+        text = row["text"]
+        if buttons and not self.engine.native_buttons:
+            text = numbered_fallback(text, buttons)
+            self.store.set_menu(self.org, row["phone"], buttons)
+        started = time.monotonic()
+        try:
+            engine_id = await self.engine.send(row["message_id"], row["phone"], text, buttons or None)
+        except NotConnected:
+            self.store.update_send(row["message_id"], status="queued")
+            return "queued"
+        except EngineError as exc:
+            self.pacer.record()
+            self.store.update_send(row["message_id"], status="failed", error_code=exc.code, error=exc.message)
+            self._emit_status({**row, "status": "failed"}, exc.code, exc.message)
+            metrics.sends.labels(self.engine_name, "failed").inc()
+            self.log.warning("send failed", extra={"message_id": row["message_id"], "error_code": exc.code})
+            return "failed"
+        self.pacer.record()
+        metrics.send_latency.labels(self.engine_name).observe(time.monotonic() - started)
+        metrics.sends.labels(self.engine_name, "sent").inc()
+        current = self.store.send(row["message_id"])
+        status = current["status"] if current and SEND_RANK.get(current["status"], 0) > 1 else "sent"
+        self.store.update_send(row["message_id"], status=status, engine_id=engine_id)
+        self._emit_status({**row, "status": "sent"})
+        self.log.info("message sent", extra={"message_id": row["message_id"]})
+        return "sent"
+
+    def kick_outbox(self) -> None:
+        if self.status == "connected" and "outbox" not in self._timers:
+            self._timers["outbox"] = self._spawn(self._drain(), name=f"outbox-{self.org}")
+
+    async def _drain(self) -> None:
+        try:
+            while self.status == "connected":
+                async with self.send_lock:
+                    queued = self.store.queued_sends(self.org)
+                    if not queued:
+                        return
+                    await self.pacer.wait()
+                    if self.status != "connected":
+                        return
+                    if await self._deliver(queued[0]) == "queued":
+                        return
+        finally:
+            if self._timers.get("outbox") is asyncio.current_task():
+                self._timers.pop("outbox", None)
+
+
+def iso_from_epoch(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+class SessionManager:
+    def __init__(self, settings: Settings, store: Store, events: EventQueue, metrics, engine_factories: dict):
+        self.settings = settings
+        self.store = store
+        self.events = events
+        self.metrics = metrics
+        self.engine_factories = engine_factories
+        self.sessions: dict[str, Session] = {}
+
+    def make_engine(self, name: str, organization_id: str, sink) -> Engine:
+        return self.engine_factories[name](organization_id, sink)
+
+    async def boot(self) -> None:
+        for row in self.store.sessions():
+            engine = row["engine"] if row["engine"] in self.engine_factories else self.settings.default_engine
+            session = Session(self, row["organization_id"], engine, row)
+            self.sessions[session.org] = session
+            if session.linked:
+                session.status = "disconnected"
+                await session.start()
+            elif session.status in ACTIVE:
+                session._set("disconnected")
+
+    def get(self, organization_id: str) -> Session | None:
+        return self.sessions.get(organization_id)
+
+    async def start(self, organization_id: str, engine: str | None = None) -> Session:
+        session = self.sessions.get(organization_id)
+        if session is not None and engine and engine != session.engine_name and not session.linked:
+            await session.close()
+            session = None
+        if session is None:
+            row = self.store.session(organization_id)
+            session = Session(self, organization_id, engine or self.settings.default_engine, row)
+            self.sessions[organization_id] = session
+        await session.start()
+        return session
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for session in self.sessions.values():
+            counts[session.status] = counts.get(session.status, 0) + 1
+        return counts
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)
