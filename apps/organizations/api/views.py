@@ -1,0 +1,56 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.organizations.api.mixins import OrganizationScopedMixin
+from apps.organizations.api.serializers import MemberSerializer
+from apps.organizations.models import Membership
+from apps.organizations.services import api_token_obtain
+
+
+class TokenObtainApi(APIView):
+    """Exchange an email and password for the token of one organization membership."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(trim_whitespace=False)
+        organization = serializers.IntegerField(required=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField(),
+                                                          "organization": serializers.IntegerField()})},
+        auth=[],
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request, username=data.validated_data["email"], password=data.validated_data["password"]
+        )
+        if user is None:
+            # One message for every failure, so that accounts cannot be probed.
+            raise serializers.ValidationError({"email": ["The email or password is not correct."]})
+        token = api_token_obtain(user=user, organization_id=data.validated_data.get("organization"))
+        return Response({"token": token.key, "organization": token.organization_id}, status=status.HTTP_200_OK)
+
+
+class MemberListApi(OrganizationScopedMixin, generics.ListAPIView):
+    """The staff of the caller's organization."""
+
+    queryset = Membership.objects.select_related("user").order_by("user__email")
+    serializer_class = MemberSerializer
+
+
+class MemberDetailApi(OrganizationScopedMixin, generics.RetrieveAPIView):
+    queryset = Membership.objects.select_related("user")
+    serializer_class = MemberSerializer

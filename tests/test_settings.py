@@ -1,0 +1,45 @@
+"""Settings safety: DEBUG off unless set, a secret key required, `check --deploy` clean in production."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "a-production-like-secret-key-of-sufficient-length-and-entropy-4f9c2e71b0",
+    "DJANGO_ALLOWED_HOSTS": "clinica.example.com",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://clinica.example.com",
+    "DJANGO_SECURE_SSL_REDIRECT": "1",
+    "DJANGO_SECURE_COOKIES": "1",
+    "DJANGO_HSTS_SECONDS": "31536000",
+}
+
+
+def _manage(*args, env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    clean.update(env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_without_a_secret_key_and_debug_off_the_system_refuses_to_start():
+    result = _manage("check", env={"DJANGO_DEBUG": "0"})
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_check_deploy_passes_with_the_documented_production_environment():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_debug_is_off_unless_set():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_DEBUG"}
+    result = _manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)", env=env)
+
+    assert result.stdout.strip().splitlines()[-1] == "False"
