@@ -154,7 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def qr(organization_id: str, request: Request):
         session = session_or_404(request, organization_id)
         if session.status != "qr_ready" or not session.qr_text:
-            raise ApiError(404, "no QR code is pending for this organization", "organization_id", status=session.status)
+            raise ApiError(404, "no QR code is pending for this organization", "organization_id", session_status=session.status)
         return {
             "qr": session.qr_png,
             "qr_text": session.qr_text,
