@@ -21,7 +21,8 @@ def main() -> int:
     from .app import create_app
 
     logging.getLogger("whatsapp_bridge").info(
-        "starting bridge", extra={"host": settings.host, "port": settings.port, "default_engine": settings.default_engine}
+        "starting bridge",
+        extra={"host": settings.host, "port": settings.port, "default_engine": settings.default_engine},
     )
     uvicorn.run(
         create_app(settings),

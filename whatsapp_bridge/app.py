@@ -119,7 +119,11 @@ def create_app(settings: Settings) -> FastAPI:
         field = names[0] if names else "body"
         message = first.get("msg", "invalid input")
         return JSONResponse(
-            {"error": f"{field}: {message}", "field": field, "detail": jsonable_encoder(errors, exclude={"ctx", "input"})},
+            {
+                "error": f"{field}: {message}",
+                "field": field,
+                "detail": jsonable_encoder(errors, exclude={"ctx", "input"}),
+            },
             status_code=422,
         )
 
@@ -154,7 +158,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def qr(organization_id: str, request: Request):
         session = session_or_404(request, organization_id)
         if session.status != "qr_ready" or not session.qr_text:
-            raise ApiError(404, "no QR code is pending for this organization", "organization_id", session_status=session.status)
+            raise ApiError(
+                404, "no QR code is pending for this organization", "organization_id", session_status=session.status
+            )
         return {
             "qr": session.qr_png,
             "qr_text": session.qr_text,

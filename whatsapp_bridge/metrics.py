@@ -9,7 +9,7 @@ from prometheus_client.core import GaugeMetricFamily
 class _LiveCollector:
     """Reads session counts and queue depth at scrape time instead of tracking them twice."""
 
-    def __init__(self, owner: "Metrics"):
+    def __init__(self, owner: Metrics):
         self.owner = owner
 
     def describe(self):
@@ -30,11 +30,11 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.session_counts = None
         self.queue_depth = None
-        self.sends = Counter(
-            "bridge_sends", "Send requests by outcome", ["engine", "outcome"], registry=self.registry
-        )
+        self.sends = Counter("bridge_sends", "Send requests by outcome", ["engine", "outcome"], registry=self.registry)
         self.send_latency = Histogram(
-            "bridge_send_latency_seconds", "Time the engine took to send one message", ["engine"],
+            "bridge_send_latency_seconds",
+            "Time the engine took to send one message",
+            ["engine"],
             registry=self.registry,
         )
         self.events_delivered = Counter(

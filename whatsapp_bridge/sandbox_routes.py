@@ -12,8 +12,8 @@ from .errors import ApiError
 from .logs import current_org
 from .phones import InvalidPhone, to_e164
 from .sandbox_page import PAGE, confirmation_page
-from .sessions import iso_from_epoch
 from .schemas import SandboxDisconnectBody, SandboxPairBody, SandboxReplyBody
+from .sessions import iso_from_epoch
 
 router = APIRouter(tags=["sandbox"])
 
@@ -47,7 +47,9 @@ async def scan(token: str, request: Request, phone: str | None = None):
     try:
         org, linked = request.app.state.network.scan(token, phone)
     except SandboxError as exc:
-        return HTMLResponse(confirmation_page("QR not valid", html.escape(exc.message), ok=False), status_code=exc.status)
+        return HTMLResponse(
+            confirmation_page("QR not valid", html.escape(exc.message), ok=False), status_code=exc.status
+        )
     body = f"Organization <b>{html.escape(org)}</b> is now linked to the simulated phone <b>{html.escape(linked)}</b>."
     return HTMLResponse(confirmation_page("WhatsApp linked", body, ok=True))
 

@@ -259,7 +259,9 @@ class Session:
         base = self.settings.reconnect_base_ms / 1000
         delay = min(self.settings.reconnect_max_ms / 1000, base * 2 ** (self.attempts - 1))
         delay *= random.uniform(0.8, 1.2)
-        self.log.info("connection dropped", extra={"reason": reason, "attempt": self.attempts, "retry_in_s": round(delay, 3)})
+        self.log.info(
+            "connection dropped", extra={"reason": reason, "attempt": self.attempts, "retry_in_s": round(delay, 3)}
+        )
         self._clear_qr()
         self._set("reconnecting")
         self._timer("reconnect", delay, self._reconnect)

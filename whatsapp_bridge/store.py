@@ -88,6 +88,25 @@ class Store:
         with self._lock:
             self._db.close()
 
+    def _columns(self, table: str, names) -> str:
+        # Column names are interpolated into SQL, so only real columns of the table pass.
+        with self._lock:
+            known = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+        unknown = set(names) - known
+        if unknown:
+            raise ValueError(f"unknown columns for {table}: {sorted(unknown)}")
+        return ", ".join(names)
+
+    def _insert(self, table: str, row: dict[str, Any]) -> None:
+        cols = self._columns(table, list(row))
+        marks = ", ".join("?" * len(row))
+        self._exec(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))  # noqa: S608
+
+    def _update(self, table: str, key: str, key_value: Any, fields: dict[str, Any]) -> None:
+        self._columns(table, [*fields, key])
+        sets = ", ".join(f"{k}=?" for k in fields)
+        self._exec(f"UPDATE {table} SET {sets} WHERE {key}=?", (*fields.values(), key_value))  # noqa: S608
+
     def _exec(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         with self._lock:
             return self._db.execute(sql, params)
@@ -114,14 +133,9 @@ class Store:
         if self.session(org) is None:
             fields.setdefault("engine", "sandbox")
             fields.setdefault("status", "disconnected")
-            cols = ["organization_id", *fields]
-            self._exec(
-                f"INSERT INTO sessions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                (org, *fields.values()),
-            )
+            self._insert("sessions", {"organization_id": org, **fields})
         else:
-            sets = ", ".join(f"{k}=?" for k in fields)
-            self._exec(f"UPDATE sessions SET {sets} WHERE organization_id=?", (*fields.values(), org))
+            self._update("sessions", "organization_id", org, fields)
 
     def creds(self, org: str) -> dict[str, Any] | None:
         row = self.session(org)
@@ -147,15 +161,11 @@ class Store:
         row = {**row, "created_at": now, "updated_at": now}
         if row.get("buttons") is not None:
             row["buttons"] = json.dumps(row["buttons"])
-        cols = list(row)
-        self._exec(
-            f"INSERT INTO sends ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", tuple(row.values())
-        )
+        self._insert("sends", row)
 
     def update_send(self, message_id: str, **fields: Any) -> None:
         fields["updated_at"] = time.time()
-        sets = ", ".join(f"{k}=?" for k in fields)
-        self._exec(f"UPDATE sends SET {sets} WHERE message_id=?", (*fields.values(), message_id))
+        self._update("sends", "message_id", message_id, fields)
 
     def queued_sends(self, org: str) -> list[dict[str, Any]]:
         return self._all(
@@ -196,11 +206,7 @@ class Store:
         row = {**row, "created_at": time.time()}
         if row.get("buttons") is not None:
             row["buttons"] = json.dumps(row["buttons"])
-        cols = list(row)
-        self._exec(
-            f"INSERT INTO sandbox_messages ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-            tuple(row.values()),
-        )
+        self._insert("sandbox_messages", row)
 
     def set_sandbox_status(self, org: str, whatsapp_id: str, status: str) -> None:
         self._exec(

@@ -75,5 +75,4 @@ class Engine(ABC):
         """An 8-character code that links this session when typed on the phone."""
 
     @abstractmethod
-    def has_credentials(self) -> bool:
-        ...
+    def has_credentials(self) -> bool: ...

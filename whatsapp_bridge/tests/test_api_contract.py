@@ -100,7 +100,13 @@ def test_health_metrics_and_openapi(bridge):
     body = health.json()
     assert body["status"] == "ok" and body["sessions"]["connected"] == 1
     assert set(body["sessions"]) == {
-        "disconnected", "connecting", "qr_ready", "connected", "reconnecting", "logged_out", "failed"
+        "disconnected",
+        "connecting",
+        "qr_ready",
+        "connected",
+        "reconnecting",
+        "logged_out",
+        "failed",
     }
     assert API_KEY not in health.text
 
@@ -115,8 +121,15 @@ def test_health_metrics_and_openapi(bridge):
     assert bearer.status_code == 200
 
     schema = bridge.anon.get("/openapi.json").json()
-    for path in ("/api/start-session", "/api/qr/{organization_id}", "/api/status/{organization_id}",
-                 "/api/send-message", "/api/logout", "/api/health", "/api/pairing-code"):
+    for path in (
+        "/api/start-session",
+        "/api/qr/{organization_id}",
+        "/api/status/{organization_id}",
+        "/api/send-message",
+        "/api/logout",
+        "/api/health",
+        "/api/pairing-code",
+    ):
         assert path in schema["paths"], path
 
     page = bridge.anon.get("/sandbox/")

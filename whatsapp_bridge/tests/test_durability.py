@@ -58,7 +58,14 @@ def test_events_survive_receiver_downtime_and_bridge_restart(make_bridge):
         ids = [e["id"] for e in events]
         assert len(ids) == len(set(ids)), "an event was delivered twice"
         assert receiver.bad_signatures == 0
-        assert receiver.statuses("61") == ["connecting", "qr_ready", "connecting", "connected", "connecting", "connected"]
+        assert receiver.statuses("61") == [
+            "connecting",
+            "qr_ready",
+            "connecting",
+            "connected",
+            "connecting",
+            "connected",
+        ]
         for message_id in sent_ids:
             seen = [e["data"]["status"] for e in receiver.of("message.status") if e["data"]["message_id"] == message_id]
             assert seen == ["sent", "delivered", "read"]

@@ -152,9 +152,9 @@ def test_drop_queues_sends_and_delivers_them_after_reconnecting(bridge, receiver
     bridge.wait_status("13", "connected")
     wait_until(lambda: any(m["message_id"] == message_id for m in bridge.inbox("13")), message="queued send")
     receiver.wait_for(
-        lambda e: e["type"] == "message.status"
-        and e["data"]["message_id"] == message_id
-        and e["data"]["status"] == "sent",
+        lambda e: (
+            e["type"] == "message.status" and e["data"]["message_id"] == message_id and e["data"]["status"] == "sent"
+        ),
         message="sent event of queued message",
     )
     assert "reconnecting" in receiver.statuses("13")
