@@ -70,7 +70,7 @@ test: install lint
 
 bench: install
 	@$(DB_ENV) && export DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-secret-key} && \
-	  $(PY) bench/run_all.py
+	  $(PY) -m bench.run_all
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
