@@ -18,7 +18,7 @@ export BRIDGE_EVENTS_SECRET ?= $(WHATSAPP_EVENTS_SECRET)
 export BRIDGE_EVENTS_URL ?= http://127.0.0.1:8000/whatsapp/events/
 export BRIDGE_DATA_DIR ?= $(CURDIR)/var/bridge
 
-.PHONY: help install db migrate messages run test lint bench clean
+.PHONY: help install db migrate messages browser run test lint bench clean
 
 help:
 	@echo "make run   - install, migrate, load demo data and start web, worker and bridge"
@@ -63,7 +63,11 @@ run: install
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: install lint
+# Debian's Chromium for the browser tests (Playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: install browser lint
 	@$(DB_ENV) && export DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} && \
 	  $(PY) -m pytest $(PYTEST_ARGS) && \
 	  $(PY) -m pytest whatsapp_bridge/tests $(PYTEST_ARGS)
