@@ -1,8 +1,12 @@
+import datetime
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Func, Q, Value
 from django.db.models.functions import Concat, Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.models import TimeStampedModel
@@ -45,6 +49,9 @@ class ConsentSource(models.TextChoices):
     WHATSAPP = "whatsapp", _("WhatsApp message from the patient")
     WEB = "web", _("Web form")
     IMPORT = "import", _("Imported from a previous system")
+
+
+EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
 
 
 class Patient(TimeStampedModel):
@@ -101,6 +108,27 @@ class Patient(TimeStampedModel):
 
     def __str__(self):
         return self.full_name
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.birth_date:
+            if self.birth_date > timezone.localdate():
+                errors["birth_date"] = _("The birth date cannot be in the future.")
+            elif self.birth_date < EARLIEST_BIRTH_DATE:
+                errors["birth_date"] = _("The birth date must be after 1900.")
+        if self.whatsapp_consent and not self.whatsapp_consent_source:
+            errors["whatsapp_consent_source"] = _("Say how the patient gave consent.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def age(self) -> int | None:
+        if not self.birth_date:
+            return None
+        today = timezone.localdate()
+        birthday_to_come = (today.month, today.day) < (self.birth_date.month, self.birth_date.day)
+        return today.year - self.birth_date.year - birthday_to_come
 
     @property
     def full_name(self) -> str:
