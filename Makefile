@@ -37,7 +37,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(STAMP) $(NODE_STAMP) messages
+install: $(STAMP) $(NODE_STAMP) messages deploy-tools
+
+# nginx, only for the deploy tests' `nginx -t` on the rendered site (never started here).
+deploy-tools:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update -qq && \
+	  (apt-get install -y -qq nginx-light >/dev/null 2>&1 || apt-get install -y -qq nginx >/dev/null))
 
 messages: $(STAMP)
 	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
