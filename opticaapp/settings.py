@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.common",
     "apps.accounts",
     "apps.organizations",
+    "apps.clinic_import",
     "apps.patients",
     "apps.appointments",
 ]

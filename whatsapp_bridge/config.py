@@ -88,6 +88,8 @@ def load(env: dict | None = None) -> Settings:
     events_secret = env.get("BRIDGE_EVENTS_SECRET", "")
     if events_url and not events_secret:
         raise ConfigError("BRIDGE_EVENTS_SECRET is required when BRIDGE_EVENTS_URL is set")
+    if events_secret == api_key:
+        raise ConfigError("BRIDGE_EVENTS_SECRET must differ from BRIDGE_API_KEY: one leaked value would grant both")
     return Settings(
         api_key=api_key,
         host=host,

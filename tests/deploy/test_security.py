@@ -1,0 +1,93 @@
+"""Production settings: `check --deploy` clean with the documented environment (docs/operations.md),
+the bridge key and the events secret required and different, on the Django side and the bridge's."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+KEY = "bridge-key-for-the-deploy-tests-6c1f0e9d8b7a6f5e4d3c"
+SECRET = "events-secret-for-the-deploy-tests-1a2b3c4d5e6f7a8b9c"
+
+# The production environment of docs/operations.md, with example values.
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "a-production-like-secret-key-of-sufficient-length-and-entropy-77ab01",
+    "DJANGO_ALLOWED_HOSTS": "clinica.example.com",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://clinica.example.com",
+    "DJANGO_SECURE_SSL_REDIRECT": "1",
+    "DJANGO_SECURE_COOKIES": "1",
+    "DJANGO_HSTS_SECONDS": "31536000",
+    "WHATSAPP_BRIDGE_API_KEY": KEY,
+    "WHATSAPP_EVENTS_SECRET": SECRET,
+}
+
+
+def _run(args, env, timeout=120):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WHATSAPP_", "BRIDGE_"))}
+    clean.update(env)
+    return subprocess.run(args, cwd=ROOT, env=clean, capture_output=True, text=True, timeout=timeout)
+
+
+def _check(env, *extra):
+    return _run([sys.executable, "manage.py", "check", *extra], env)
+
+
+def test_check_deploy_is_clean_with_the_documented_production_environment():
+    result = _check(PRODUCTION_ENV, "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["WHATSAPP_BRIDGE_API_KEY", "WHATSAPP_EVENTS_SECRET"])
+def test_with_debug_off_a_missing_bridge_secret_stops_the_checks(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+
+    result = _check(env)
+
+    assert result.returncode != 0
+    assert "clinic_import.E001" in result.stderr and f"{missing} is not set" in result.stderr
+
+
+def test_with_debug_off_the_same_value_for_key_and_secret_is_refused():
+    result = _check({**PRODUCTION_ENV, "WHATSAPP_EVENTS_SECRET": KEY})
+
+    assert result.returncode != 0
+    assert "clinic_import.E002" in result.stderr
+
+
+def test_short_secrets_are_a_deploy_warning():
+    result = _check({**PRODUCTION_ENV, "WHATSAPP_EVENTS_SECRET": "short"}, "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode != 0
+    assert "clinic_import.W001" in result.stderr
+
+
+def test_with_debug_on_local_values_are_accepted():
+    result = _check({"DJANGO_DEBUG": "1", "WHATSAPP_BRIDGE_API_KEY": "same", "WHATSAPP_EVENTS_SECRET": "same"})
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_bridge_refuses_to_start_when_its_key_and_events_secret_are_equal(tmp_path):
+    env = {"BRIDGE_API_KEY": KEY, "BRIDGE_EVENTS_SECRET": KEY, "BRIDGE_EVENTS_URL": "http://127.0.0.1:9/events/",
+           "BRIDGE_DATA_DIR": str(tmp_path), "BRIDGE_PORT": "9"}
+
+    result = _run([sys.executable, "-m", "whatsapp_bridge"], env)
+
+    assert result.returncode == 2
+    assert "BRIDGE_EVENTS_SECRET must differ from BRIDGE_API_KEY" in result.stderr
+    assert KEY not in result.stderr + result.stdout  # the secret itself is never printed
+
+
+def test_the_production_settings_values():
+    code = ("from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+            "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.CSRF_TRUSTED_ORIGINS, s.SECURE_PROXY_SSL_HEADER)")
+    result = _run([sys.executable, "manage.py", "shell", "-c", code], PRODUCTION_ENV)
+
+    assert result.stdout.strip().splitlines()[-1] == (
+        "True True True 31536000 ['https://clinica.example.com'] ('HTTP_X_FORWARDED_PROTO', 'https')")
