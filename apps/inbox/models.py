@@ -1,0 +1,92 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.common.models import TimeStampedModel
+from apps.notifications.templating import validate_template_body
+from apps.organizations.models import Organization
+
+
+class ConversationState(models.TextChoices):
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    RESOLVED = "resolved", _("Resolved")
+
+
+def conversation_key(*, patient_id: int | None, phone: str) -> str:
+    """Messages of a known patient group by patient; messages of an unknown number by the number."""
+    return f"p:{patient_id}" if patient_id else f"t:{phone}"
+
+
+class Conversation(TimeStampedModel):
+    """Staff's view of one patient's (or one unknown number's) WhatsApp thread.
+
+    The messages themselves are notifications.Message rows; a conversation only holds what staff
+    decide: its state, who handles it and how far it has been read. Rows are created lazily from
+    the messages, so no other app has to know the inbox exists. A patient message newer than the
+    last state change reopens a pending or resolved conversation.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="conversations")
+    key = models.CharField(max_length=40)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="+", verbose_name=_("patient"))
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    contact_name = models.CharField(_("contact name"), max_length=120, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=ConversationState.choices,
+                             default=ConversationState.OPEN)
+    state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", verbose_name=_("assigned to"))
+    last_read_at = models.DateTimeField(_("last read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="inbox_conversation_key_unique"),
+            models.CheckConstraint(condition=Q(state__in=ConversationState.values), name="inbox_conversation_state"),
+            models.CheckConstraint(
+                condition=(Q(key__startswith="p:") & Q(patient__isnull=False))
+                | (Q(key__startswith="t:") & Q(patient__isnull=True) & ~Q(phone="")),
+                name="inbox_conversation_key_matches",
+            ),
+            models.CheckConstraint(
+                condition=Q(state=ConversationState.OPEN) | Q(state_changed_at__isnull=False),
+                name="inbox_conversation_closed_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        if self.patient_id:
+            return self.patient.full_name
+        return self.contact_name or self.phone
+
+    @property
+    def display_phone(self) -> str:
+        return self.patient.phone if self.patient_id else self.phone
+
+
+class CannedReply(TimeStampedModel):
+    """A clinic's saved answer; may use the same {variables} as the message templates."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="canned_replies")
+    title = models.CharField(_("title"), max_length=80)
+    body = models.TextField(_("text"), max_length=1000, validators=[validate_template_body])
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "title"], name="inbox_canned_title_unique"),
+        ]
+
+    def __str__(self):
+        return self.title

@@ -1,0 +1,179 @@
+"""State changes of the staff inbox. Sends go through the notifications outbox (queued on commit)."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.appointments.models import ConfirmationStatus, EventSource
+from apps.appointments.services import appointment_cancel, appointment_confirmation_set
+from apps.common.exceptions import ApplicationError
+from apps.inbox.models import CannedReply, Conversation, ConversationState, conversation_key
+from apps.inbox.selectors import message_key_expression, next_appointment_for
+from apps.notifications.models import Message, MessageKind
+from apps.notifications.outbox import MAX_TEXT, free_text_send, message_queue
+from apps.notifications.rendering import context_for, language_for
+from apps.notifications.services import notification_settings_get
+from apps.notifications.templating import render_template
+from apps.organizations.models import Membership
+
+# A reconnecting session keeps its link: the outbox retries until it is back.
+LINKED_STATUSES = ("connected", "reconnecting")
+
+
+def conversations_sync(*, organization) -> int:
+    """Create the conversation rows that messages call for and that do not exist yet."""
+    existing = Conversation.objects.filter(organization=organization).values("key")
+    missing = list(
+        Message.objects.filter(organization=organization)
+        .annotate(key=message_key_expression())
+        .exclude(key__in=existing)
+        .values("key")
+        .annotate(patient_id=Max("patient_id"), phone=Max("phone"), contact_name=Max("contact_name"))
+    )
+    if not missing:
+        return 0
+    Conversation.objects.bulk_create(
+        [Conversation(organization=organization, key=row["key"], patient_id=row["patient_id"],
+                      phone="" if row["patient_id"] else row["phone"],
+                      contact_name="" if row["patient_id"] else (row["contact_name"] or ""))
+         for row in missing],
+        ignore_conflicts=True,
+    )
+    return len(missing)
+
+
+def conversation_for_patient(*, organization, patient) -> Conversation:
+    """The patient's conversation, created when staff start one before any message exists."""
+    if patient.organization_id != organization.pk:
+        raise ApplicationError(_("Unknown patient."), field="patient")
+    key = conversation_key(patient_id=patient.pk, phone=patient.phone)
+    try:
+        with transaction.atomic():
+            conversation, _created = Conversation.objects.get_or_create(
+                organization=organization, key=key, defaults={"patient": patient})
+    except IntegrityError:
+        conversation = Conversation.objects.get(organization=organization, key=key)
+    return conversation
+
+
+def conversation_refresh_state(*, conversation: Conversation) -> Conversation:
+    """Persist a reopening: a patient message arrived after the conversation was set aside."""
+    effective = getattr(conversation, "effective_state", conversation.state)
+    if effective == ConversationState.OPEN and conversation.state != ConversationState.OPEN:
+        conversation.state = ConversationState.OPEN
+        conversation.state_changed_at = timezone.now()
+        conversation.save(update_fields=["state", "state_changed_at", "updated_at"])
+    return conversation
+
+
+def conversation_mark_read(*, conversation: Conversation, at=None) -> Conversation:
+    at = at or timezone.now()
+    # Never backwards, even if two tabs poll at once.
+    Conversation.objects.filter(pk=conversation.pk).exclude(last_read_at__gte=at).update(last_read_at=at)
+    conversation.last_read_at = max(filter(None, [conversation.last_read_at, at]))
+    return conversation
+
+
+def conversation_state_set(*, conversation: Conversation, state: str) -> Conversation:
+    if state not in ConversationState.values:
+        raise ApplicationError(_("Unknown conversation state."), field="state")
+    conversation.state = state
+    conversation.state_changed_at = timezone.now()
+    conversation.save(update_fields=["state", "state_changed_at", "updated_at"])
+    if hasattr(conversation, "effective_state"):
+        conversation.effective_state = state
+    return conversation
+
+
+def conversation_assign(*, conversation: Conversation, user=None) -> Conversation:
+    if user is not None and not Membership.objects.filter(
+            organization_id=conversation.organization_id, user=user, is_active=True).exists():
+        raise ApplicationError(_("Choose a member of this clinic."), field="assigned_to")
+    conversation.assigned_to = user
+    conversation.save(update_fields=["assigned_to", "updated_at"])
+    return conversation
+
+
+def whatsapp_is_linked(*, organization) -> bool:
+    from apps.whatsapp.models import WhatsAppSession
+
+    return WhatsAppSession.objects.filter(organization=organization, status__in=LINKED_STATUSES).exists()
+
+
+def conversation_reply(*, conversation: Conversation, body: str, user) -> Message:
+    """Staff answer from the inbox: the Message row is written (queued) before any send."""
+    body = (body or "").strip()
+    if not body:
+        raise ApplicationError(_("Write a reply before sending."), field="body")
+    if len(body) > MAX_TEXT:
+        raise ApplicationError(_("The message is longer than %(max)s characters.") % {"max": MAX_TEXT}, field="body")
+    organization = conversation.organization
+    patient = conversation.patient
+    if patient is not None and patient.whatsapp_opted_out:
+        raise ApplicationError(_("This patient asked to receive no WhatsApp messages (STOP). Nothing was sent."),
+                               field="body")
+    if not whatsapp_is_linked(organization=organization):
+        raise ApplicationError(_("WhatsApp is not linked for this clinic. Link it first; nothing was sent."),
+                               field="body")
+    with transaction.atomic():
+        if patient is not None:
+            message = free_text_send(organization=organization, patient=patient, body=body, sent_by=user)
+        else:
+            if not notification_settings_get(organization=organization).whatsapp_enabled:
+                raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field="body")
+            message = message_queue(organization=organization, phone=conversation.phone, body=body,
+                                    kind=MessageKind.FREE_TEXT, sent_by=user)
+        conversation_mark_read(conversation=conversation)
+    return message
+
+
+def conversation_appointment_confirm(*, conversation: Conversation, appointment, user):
+    _check_appointment(conversation, appointment)
+    return appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.CONFIRMED,
+                                        actor=user, source=EventSource.UI)
+
+
+def conversation_appointment_cancel(*, conversation: Conversation, appointment, user):
+    _check_appointment(conversation, appointment)
+    return appointment_cancel(appointment=appointment, actor=user, reason=_("Cancelled from the inbox"),
+                              source=EventSource.UI)
+
+
+def _check_appointment(conversation: Conversation, appointment) -> None:
+    if (appointment is None or appointment.organization_id != conversation.organization_id
+            or appointment.patient_id != conversation.patient_id):
+        raise ApplicationError(_("This appointment is not this patient's."), field="appointment")
+
+
+# --- canned replies -------------------------------------------------------------------------
+
+
+def canned_reply_save(*, organization, title: str, body: str, canned: CannedReply | None = None) -> CannedReply:
+    canned = canned or CannedReply(organization=organization)
+    if canned.organization_id != organization.pk:
+        raise ApplicationError(_("Unknown canned reply."), field="title")
+    canned.title, canned.body = (title or "").strip(), (body or "").strip()
+    canned.full_clean()
+    try:
+        with transaction.atomic():
+            canned.save()
+    except IntegrityError as exc:
+        raise ApplicationError(_("A canned reply with this title already exists."), field="title") from exc
+    return canned
+
+
+def canned_reply_delete(*, canned: CannedReply) -> None:
+    canned.delete()
+
+
+def canned_reply_render(*, canned: CannedReply, conversation: Conversation) -> str:
+    """The canned text filled in for this conversation's patient and next appointment."""
+    patient = conversation.patient
+    appointment = next_appointment_for(conversation=conversation)
+    language = language_for(patient)
+    context = context_for(organization=conversation.organization, patient=patient, appointment=appointment,
+                          language=language)
+    return render_template(canned.body, context)

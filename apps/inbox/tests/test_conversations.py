@@ -1,0 +1,148 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from apps.appointments.tests.factories import PatientFactory
+from apps.inbox import selectors, services
+from apps.inbox.models import Conversation, ConversationState
+from apps.inbox.tests.factories import InboundMessageFactory, OutboundMessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _list(organization, **kwargs):
+    services.conversations_sync(organization=organization)
+    return list(selectors.conversation_list(organization=organization, **kwargs))
+
+
+def test_messages_of_one_patient_form_one_conversation_in_order(organization):
+    patient = PatientFactory(organization=organization)
+    first = InboundMessageFactory(organization=organization, patient=patient, body="Hola")
+    second = OutboundMessageFactory(organization=organization, patient=patient, body="Buenos días")
+    third = InboundMessageFactory(organization=organization, patient=patient, body="¿Tienen cita el lunes?")
+
+    [conversation] = _list(organization, filter="all")
+
+    assert conversation.patient == patient
+    assert list(selectors.conversation_messages(conversation=conversation)) == [first, second, third]
+    assert conversation.last_body == "¿Tienen cita el lunes?"
+
+
+def test_an_unknown_number_gets_its_own_conversation(organization):
+    patient = PatientFactory(organization=organization)
+    InboundMessageFactory(organization=organization, patient=patient)
+    InboundMessageFactory(organization=organization, patient=None, phone="+573001234567", contact_name="Carlos")
+
+    conversations = _list(organization, filter="all")
+
+    unknown = next(c for c in conversations if c.patient_id is None)
+    assert len(conversations) == 2
+    assert unknown.phone == "+573001234567"
+    assert unknown.display_name == "Carlos"
+
+
+def test_sync_is_idempotent(organization):
+    InboundMessageFactory(organization=organization)
+    services.conversations_sync(organization=organization)
+    assert services.conversations_sync(organization=organization) == 0
+    assert Conversation.objects.filter(organization=organization).count() == 1
+
+
+def test_unread_counts_patient_messages_since_last_read(organization):
+    patient = PatientFactory(organization=organization)
+    InboundMessageFactory(organization=organization, patient=patient)
+    InboundMessageFactory(organization=organization, patient=patient)
+    OutboundMessageFactory(organization=organization, patient=patient)
+
+    [conversation] = _list(organization, filter="all")
+    assert conversation.unread == 2
+    assert selectors.unread_conversation_count(organization=organization) == 1
+
+    services.conversation_mark_read(conversation=conversation)
+    [conversation] = _list(organization, filter="all")
+    assert conversation.unread == 0
+    assert selectors.unread_conversation_count(organization=organization) == 0
+
+    InboundMessageFactory(organization=organization, patient=patient)
+    assert selectors.unread_conversation_count(organization=organization) == 1
+
+
+def test_unread_count_includes_conversations_not_created_yet(organization):
+    InboundMessageFactory(organization=organization)
+    InboundMessageFactory(organization=organization, patient=None, phone="+573005550000")
+    assert Conversation.objects.count() == 0
+    assert selectors.unread_conversation_count(organization=organization) == 2
+
+
+def test_a_new_patient_message_reopens_a_resolved_conversation(organization):
+    patient = PatientFactory(organization=organization)
+    InboundMessageFactory(organization=organization, patient=patient)
+    [conversation] = _list(organization, filter="all")
+    services.conversation_state_set(conversation=conversation, state=ConversationState.RESOLVED)
+    assert _list(organization, filter="open") == []
+    assert [c.pk for c in _list(organization, filter="resolved")] == [conversation.pk]
+
+    later = timezone.now() + dt.timedelta(seconds=1)
+    message = InboundMessageFactory(organization=organization, patient=patient)
+    type(message).objects.filter(pk=message.pk).update(created_at=later)
+
+    [reopened] = _list(organization, filter="open")
+    assert reopened.pk == conversation.pk and reopened.effective_state == ConversationState.OPEN
+    services.conversation_refresh_state(conversation=reopened)
+    reopened.refresh_from_db()
+    assert reopened.state == ConversationState.OPEN
+
+
+def test_our_own_reply_does_not_reopen_a_resolved_conversation(organization):
+    patient = PatientFactory(organization=organization)
+    InboundMessageFactory(organization=organization, patient=patient)
+    [conversation] = _list(organization, filter="all")
+    services.conversation_state_set(conversation=conversation, state=ConversationState.RESOLVED)
+    message = OutboundMessageFactory(organization=organization, patient=patient)
+    type(message).objects.filter(pk=message.pk).update(created_at=timezone.now() + dt.timedelta(seconds=1))
+
+    assert [c.effective_state for c in _list(organization, filter="all")] == [ConversationState.RESOLVED]
+
+
+def test_filters_mine_unassigned_open_and_all(organization, staff_user, admin_user):
+    mine, theirs, free, done = (PatientFactory(organization=organization) for _ in range(4))
+    for patient in (mine, theirs, free, done):
+        InboundMessageFactory(organization=organization, patient=patient)
+    services.conversations_sync(organization=organization)
+    by_patient = {c.patient_id: c for c in Conversation.objects.filter(organization=organization)}
+    services.conversation_assign(conversation=by_patient[mine.pk], user=staff_user)
+    services.conversation_assign(conversation=by_patient[theirs.pk], user=admin_user)
+    services.conversation_state_set(conversation=by_patient[done.pk], state=ConversationState.RESOLVED)
+
+    def patients(filter):
+        return {c.patient_id for c in _list(organization, user=staff_user, filter=filter)}
+
+    assert patients("mine") == {mine.pk}
+    assert patients("unassigned") == {free.pk}
+    assert patients("open") == {mine.pk, theirs.pk, free.pk}
+    assert patients("all") == {mine.pk, theirs.pk, free.pk, done.pk}
+
+
+def test_search_by_name_phone_or_text(organization):
+    ana = PatientFactory(organization=organization, first_name="Ana María", last_name="Gómez", phone="+573101234567")
+    luis = PatientFactory(organization=organization, first_name="Luis", last_name="Pérez")
+    InboundMessageFactory(organization=organization, patient=ana, body="hola")
+    InboundMessageFactory(organization=organization, patient=luis, body="¿Venden lentes de contacto?")
+
+    def found(query):
+        return {c.patient_id for c in _list(organization, filter="all", query=query)}
+
+    assert found("gomez") == {ana.pk}
+    assert found("310 123") == {ana.pk}
+    assert found("lentes") == {luis.pk}
+
+
+def test_assigning_someone_outside_the_clinic_is_refused(organization, other_user):
+    InboundMessageFactory(organization=organization)
+    services.conversations_sync(organization=organization)
+    conversation = Conversation.objects.get(organization=organization)
+    from apps.common.exceptions import ApplicationError
+
+    with pytest.raises(ApplicationError):
+        services.conversation_assign(conversation=conversation, user=other_user)
