@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "apps.clinic_import",
     "apps.patients",
     "apps.appointments",
+    "apps.notifications",
+    "apps.whatsapp",
 ]
 
 MIDDLEWARE = [
@@ -218,3 +220,11 @@ LOGGING = {
 WHATSAPP_BRIDGE_URL = env.str("WHATSAPP_BRIDGE_URL", default="http://127.0.0.1:3000")
 WHATSAPP_BRIDGE_API_KEY = env.str("WHATSAPP_BRIDGE_API_KEY", default="")
 WHATSAPP_EVENTS_SECRET = env.str("WHATSAPP_EVENTS_SECRET", default="")
+WHATSAPP_BRIDGE_TIMEOUT = env.float("WHATSAPP_BRIDGE_TIMEOUT", default=15.0)
+WHATSAPP_BRIDGE_RETRIES = env.int("WHATSAPP_BRIDGE_RETRIES", default=2)
+# Sends that find the bridge down or the session reconnecting retry with exponential backoff.
+WHATSAPP_SEND_RETRY_SECONDS = env.int("WHATSAPP_SEND_RETRY_SECONDS", default=30)
+WHATSAPP_SEND_RETRY_MAX_SECONDS = env.int("WHATSAPP_SEND_RETRY_MAX_SECONDS", default=900)
+WHATSAPP_SEND_MAX_ATTEMPTS = env.int("WHATSAPP_SEND_MAX_ATTEMPTS", default=20)
+# A job whose worker sent no heartbeat for this long is put back in the queue.
+WHATSAPP_STALLED_JOB_SECONDS = env.int("WHATSAPP_STALLED_JOB_SECONDS", default=90)

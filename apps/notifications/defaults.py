@@ -1,0 +1,43 @@
+"""Built-in wording, usable as it is; a clinic's own MessageTemplate replaces one kind and language."""
+
+from apps.notifications.models import TemplateKind
+
+DEFAULT_TEMPLATES = {
+    "es": {
+        TemplateKind.REMINDER: (
+            "Hola {patient_first_name}, te recordamos tu cita en {clinic} el {date} a las {time} con {provider}. "
+            "¿Nos confirmas tu asistencia?"
+        ),
+        TemplateKind.CONFIRMED: "¡Gracias, {patient_first_name}! Tu cita del {date} a las {time} quedó confirmada. "
+                                "Te esperamos en {clinic}.",
+        TemplateKind.CANCELLED: "Listo, {patient_first_name}: cancelamos tu cita del {date} a las {time}. "
+                                "Si quieres una nueva cita, escríbenos por aquí.",
+        TemplateKind.OPTED_OUT: "No te enviaremos más mensajes por WhatsApp. Si cambias de opinión, responde START.",
+        TemplateKind.OPTED_IN: "¡Bienvenido de nuevo! Volverás a recibir nuestros recordatorios por WhatsApp.",
+        TemplateKind.BUTTON_CONFIRM: "Confirmar",
+        TemplateKind.BUTTON_CANCEL: "Cancelar cita",
+    },
+    "en": {
+        TemplateKind.REMINDER: (
+            "Hello {patient_first_name}, this is a reminder of your appointment at {clinic} on {date} at {time} "
+            "with {provider}. Can you confirm you will come?"
+        ),
+        TemplateKind.CONFIRMED: "Thank you, {patient_first_name}! Your appointment on {date} at {time} is confirmed. "
+                                "See you at {clinic}.",
+        TemplateKind.CANCELLED: "Done, {patient_first_name}: your appointment on {date} at {time} is cancelled. "
+                                "Write to us here to book a new one.",
+        TemplateKind.OPTED_OUT: "We will not send you more WhatsApp messages. If you change your mind, reply START.",
+        TemplateKind.OPTED_IN: "Welcome back! You will receive our WhatsApp reminders again.",
+        TemplateKind.BUTTON_CONFIRM: "Confirm",
+        TemplateKind.BUTTON_CANCEL: "Cancel appointment",
+    },
+}
+
+# Quiet from 20:00 to 08:00, closed on Sundays: reminders go out in office hours.
+DEFAULT_QUIET_START = "20:00"
+DEFAULT_QUIET_END = "08:00"
+DEFAULT_CLOSED_DAYS = [6]
+DEFAULT_RULES = [{"lead_hours": 24, "skip_within_hours": 2}]
+
+STOP_WORDS = {"stop", "baja", "parar", "detener", "cancelar suscripcion", "unsubscribe"}
+START_WORDS = {"start", "alta", "iniciar", "reanudar"}

@@ -1,0 +1,53 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from apps.notifications.models import (
+    Direction,
+    MessageKind,
+    MessageStatus,
+    NotificationSettings,
+    ReminderRule,
+    Weekday,
+)
+from apps.notifications.templating import validate_template_body
+
+
+class SettingsForm(forms.ModelForm):
+    closed_days = forms.TypedMultipleChoiceField(label=_("Closed days"), choices=Weekday.choices, coerce=int,
+                                                 required=False, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = NotificationSettings
+        fields = ["whatsapp_enabled", "quiet_start", "quiet_end", "closed_days", "confirm_keywords",
+                  "cancel_keywords", "no_response_hours"]
+        widgets = {"quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                   "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = ReminderRule
+        fields = ["lead_hours", "skip_within_hours", "is_enabled"]
+
+
+class TemplateForm(forms.Form):
+    body = forms.CharField(label=_("Text"), max_length=1000, widget=forms.Textarea(attrs={"rows": 5}),
+                           validators=[validate_template_body])
+
+
+class MessageFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("Any status"))] + MessageStatus.choices)
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("Any kind"))] + MessageKind.choices)
+    direction = forms.ChoiceField(label=_("Direction"), required=False,
+                                  choices=[("", _("Both directions"))] + Direction.choices)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class FreeTextForm(forms.Form):
+    body = forms.CharField(label=_("Message"), max_length=4096, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]

@@ -1,0 +1,257 @@
+"""The outbox: every outbound message is a row (queued) before any send is attempted.
+
+The send job claims the row, calls the bridge outside any transaction with
+client_message_id = the row's id (so a repeated attempt is sent once by the bridge), and records
+the outcome. Statuses only move forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.appointments.models import AppointmentStatus, ConfirmationStatus, EventSource
+from apps.common.exceptions import ApplicationError
+from apps.notifications.models import (
+    STATUS_RANK,
+    AlertKind,
+    Direction,
+    Message,
+    MessageKind,
+    MessageStatus,
+    TemplateKind,
+)
+from apps.notifications.rendering import language_for, render_for
+from apps.notifications.services import notification_settings_get, staff_alert_raise
+from apps.whatsapp.client import BridgeClient, BridgeRejected, BridgeUnavailable, SessionNotReady
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+_TIMESTAMP_FIELD = {
+    MessageStatus.SENDING: "sending_at", MessageStatus.SENT: "sent_at", MessageStatus.DELIVERED: "delivered_at",
+    MessageStatus.READ: "read_at", MessageStatus.FAILED: "failed_at",
+}
+
+
+class SendRetry(Exception):
+    """The bridge or the session is not available right now; the job is retried with backoff."""
+
+
+def message_queue(*, organization, phone: str, body: str, kind: str, patient=None, appointment=None, rule=None,
+                  buttons: list[dict] | None = None, sent_by=None, reply_to=None) -> Message:
+    message = Message.objects.create(
+        organization=organization, patient=patient, appointment=appointment, rule=rule,
+        appointment_start=appointment.start if kind == MessageKind.REMINDER else None,
+        direction=Direction.OUTBOUND, kind=kind, phone=phone, body=body, buttons=buttons,
+        status=MessageStatus.QUEUED, sent_by=sent_by, reply_to=reply_to,
+    )
+    transaction.on_commit(partial(_enqueue_send, message.pk))
+    return message
+
+
+def _enqueue_send(message_id: int) -> None:
+    from apps.notifications.tasks import send_message
+
+    send_message.defer(message_id=message_id)
+
+
+def reminder_buttons(*, appointment, language: str) -> list[dict]:
+    org = appointment.organization
+    return [
+        {"id": f"confirm:{appointment.pk}",
+         "title": render_for(organization=org, kind=TemplateKind.BUTTON_CONFIRM, language=language)[:20]},
+        {"id": f"cancel:{appointment.pk}",
+         "title": render_for(organization=org, kind=TemplateKind.BUTTON_CANCEL, language=language)[:20]},
+    ]
+
+
+def reminder_message_queue(*, appointment, rule) -> Message:
+    patient = appointment.patient
+    language = language_for(patient)
+    body = render_for(organization=appointment.organization, kind=TemplateKind.REMINDER, patient=patient,
+                      appointment=appointment, language=language)
+    return message_queue(organization=appointment.organization, phone=patient.phone, body=body,
+                         kind=MessageKind.REMINDER, patient=patient, appointment=appointment, rule=rule,
+                         buttons=reminder_buttons(appointment=appointment, language=language))
+
+
+def free_text_send(*, organization, patient, body: str, sent_by) -> Message:
+    """Staff write to a patient from the patient page."""
+    body = (body or "").strip()
+    if not body:
+        raise ApplicationError(_("Write a message."), field="body")
+    if len(body) > MAX_TEXT:
+        raise ApplicationError(_("The message is longer than %(max)s characters.") % {"max": MAX_TEXT}, field="body")
+    if patient.organization_id != organization.pk:
+        raise ApplicationError(_("Unknown patient."), field="patient")
+    if not patient.phone:
+        raise ApplicationError(_("This patient has no phone number."), field="patient")
+    if patient.whatsapp_opted_out:
+        raise ApplicationError(_("This patient asked to receive no WhatsApp messages (STOP)."), field="patient")
+    if not patient.whatsapp_consent:
+        raise ApplicationError(_("This patient has not consented to WhatsApp messages."), field="patient")
+    if not notification_settings_get(organization=organization).whatsapp_enabled:
+        raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field="body")
+    with transaction.atomic():
+        return message_queue(organization=organization, phone=patient.phone, body=body, kind=MessageKind.FREE_TEXT,
+                             patient=patient, sent_by=sent_by)
+
+
+# --- sending (the job's body) ---------------------------------------------------------------
+
+
+def _block_reason(message: Message, now: dt.datetime) -> tuple[str, str]:
+    """(code, text) when the message must not go out any more."""
+    if not notification_settings_get(organization=message.organization).whatsapp_enabled:
+        return "whatsapp_disabled", _("WhatsApp messages are turned off for this clinic.")
+    patient = message.patient
+    answers_stop = message.reply_to_id is not None and message.reply_to.kind == MessageKind.OPT_OUT
+    if patient is not None and patient.whatsapp_opted_out and not answers_stop:
+        return "opted_out", _("The patient asked to receive no WhatsApp messages (STOP).")
+    if message.kind == MessageKind.REMINDER:
+        appointment = message.appointment
+        if appointment is None or appointment.status != AppointmentStatus.SCHEDULED:
+            return "appointment_cancelled", _("The appointment is no longer scheduled.")
+        if appointment.start != message.appointment_start:
+            return "appointment_moved", _("The appointment was moved; the new time has its own reminder.")
+        if appointment.start <= now:
+            return "appointment_started", _("The reminder could only have gone out after the appointment started.")
+        if patient is None or not patient.can_receive_whatsapp:
+            return "no_consent", _("The patient cannot receive WhatsApp messages.")
+    return "", ""
+
+
+def message_send(*, message_id: int) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        message = (Message.objects.select_for_update(of=("self",))
+                   .select_related("organization", "patient", "appointment", "reply_to")
+                   .filter(pk=message_id).first())
+        if message is None or message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+            return message.status if message else "missing"
+        code, text = _block_reason(message, now)
+        if code:
+            # A reminder that missed its appointment because sends kept failing is news for staff.
+            _fail(message, code, text, alert=code == "appointment_started" and message.attempts > 0)
+            return MessageStatus.FAILED
+        _advance(message, MessageStatus.SENDING, now)
+        message.attempts += 1
+        message.save()
+
+    client = BridgeClient()
+    try:
+        if message.kind == MessageKind.REMINDER:
+            _require_connected(client, message.organization_id)
+        result = client.send_message(organization_id=message.organization_id, phone=message.phone,
+                                     message=message.body, client_message_id=str(message.pk),
+                                     buttons=message.buttons)
+    except BridgeRejected as exc:
+        with transaction.atomic():
+            message = Message.objects.select_for_update().get(pk=message.pk)
+            _fail(message, exc.code or "rejected", exc.message, alert=message.kind == MessageKind.REMINDER)
+        return MessageStatus.FAILED
+    except (BridgeUnavailable, SessionNotReady) as exc:
+        with transaction.atomic():
+            message = Message.objects.select_for_update().get(pk=message.pk)
+            message.error_code = "session_not_ready" if isinstance(exc, SessionNotReady) else "bridge_unavailable"
+            message.error = exc.message[:500]
+            message.save(update_fields=["error_code", "error", "updated_at"])
+            if message.attempts >= settings.WHATSAPP_SEND_MAX_ATTEMPTS:
+                _fail(message, message.error_code, message.error, alert=message.kind == MessageKind.REMINDER)
+                return MessageStatus.FAILED
+        raise SendRetry(exc.message) from exc
+
+    with transaction.atomic():
+        message = (Message.objects.select_for_update(of=("self",)).select_related("appointment")
+                   .get(pk=message.pk))
+        message.bridge_message_id = message.bridge_message_id or result.message_id
+        message.error_code = message.error = ""
+        if result.status == "sent":
+            _advance(message, MessageStatus.SENT, timezone.now())
+        message.save()
+        if message.kind == MessageKind.REMINDER:
+            _confirmation_requested(message.appointment)
+    return message.status
+
+
+def _require_connected(client: BridgeClient, organization_id: int) -> None:
+    # A reminder must never leave after its appointment started, so it is not left waiting in
+    # the bridge's own queue while the session reconnects: it waits here, re-checked each retry.
+    status = client.status(organization_id)
+    if not status or status.get("status") != "connected":
+        raise SessionNotReady(_("WhatsApp is not connected (%(status)s).")
+                              % {"status": (status or {}).get("status", "not linked")})
+
+
+def _confirmation_requested(appointment) -> None:
+    from apps.appointments.services import appointment_confirmation_set
+
+    if appointment is None or appointment.confirmation not in (ConfirmationStatus.UNCONFIRMED,
+                                                               ConfirmationStatus.NO_RESPONSE):
+        return
+    try:
+        appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.REQUESTED,
+                                     source=EventSource.SYSTEM)
+    except ApplicationError as exc:
+        log.info("confirmation not requested for appointment %s: %s", appointment.pk, exc.message)
+
+
+def _advance(message: Message, status: str, at: dt.datetime) -> bool:
+    """Move forward only; False (and nothing changed) for a step back or after a final state."""
+    if message.status == MessageStatus.FAILED:
+        return False
+    if status == MessageStatus.FAILED:
+        if message.status in (MessageStatus.DELIVERED, MessageStatus.READ):
+            return False
+    elif STATUS_RANK[status] <= STATUS_RANK[message.status]:
+        return False
+    message.status = status
+    field = _TIMESTAMP_FIELD[status]
+    if getattr(message, field) is None:
+        setattr(message, field, at)
+    return True
+
+
+def _fail(message: Message, code: str, error: str, *, alert: bool) -> None:
+    if not _advance(message, MessageStatus.FAILED, timezone.now()):
+        return
+    message.error_code, message.error = code[:60], (error or "")[:500]
+    message.save()
+    if alert:
+        who = message.patient.full_name if message.patient else message.phone
+        staff_alert_raise(
+            organization=message.organization, kind=AlertKind.REMINDER_FAILED, patient=message.patient,
+            appointment=message.appointment, message=message,
+            text=_("The reminder to %(who)s was not delivered: %(error)s") % {"who": who, "error": message.error},
+        )
+
+
+def message_status_apply(*, organization, data: dict, at: dt.datetime) -> Message | None:
+    """A `message.status` event from the bridge; only this organization's messages are looked at."""
+    outbound = Message.objects.select_for_update(of=("self",)).filter(organization=organization,
+                                                                       direction=Direction.OUTBOUND)
+    client_id = str(data.get("client_message_id") or "")
+    message = outbound.filter(pk=int(client_id)).first() if client_id.isdigit() else None
+    if message is None and data.get("message_id"):
+        message = outbound.filter(bridge_message_id=str(data["message_id"])).first()
+    status = data.get("status")
+    if message is None or status not in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ,
+                                         MessageStatus.FAILED):
+        return message
+    if not message.bridge_message_id and data.get("message_id"):
+        message.bridge_message_id = str(data["message_id"])[:128]
+    if status == MessageStatus.FAILED:
+        _fail(message, str(data.get("error_code") or "failed"), str(data.get("error") or ""),
+              alert=message.kind == MessageKind.REMINDER)
+        return message
+    if _advance(message, status, at):
+        message.error_code = message.error = ""
+    message.save()
+    return message

@@ -1,0 +1,135 @@
+"""Reminder planning (on booking, move, cancel) and the due-reminder dispatcher.
+
+Time comes in as `now` so that the periodic job runs on the real clock and tests on a test clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus, EventSource
+from apps.appointments.services import appointment_confirmation_set
+from apps.notifications import outbox
+from apps.notifications.models import Reminder, ReminderRule, ReminderStatus
+from apps.notifications.schedule import reminder_due_at
+from apps.notifications.services import notification_settings_get
+
+log = logging.getLogger(__name__)
+
+DISPATCH_BATCH = 200
+
+
+def reminders_plan_for_appointment(*, appointment_id: int, now: dt.datetime | None = None) -> list[Reminder]:
+    """Bring the appointment's plan in line with it: drop what no longer applies, add what is missing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        appointment = (Appointment.objects.select_for_update(of=("self",)).select_related("organization")
+                       .filter(pk=appointment_id).first())
+        if appointment is None:
+            return []
+        pending = Reminder.objects.filter(appointment=appointment, status=ReminderStatus.PENDING)
+        if appointment.status != AppointmentStatus.SCHEDULED:
+            pending.update(status=ReminderStatus.CANCELLED, reason=f"appointment_{appointment.status}",
+                           updated_at=now)
+            return []
+        pending.exclude(appointment_start=appointment.start).update(
+            status=ReminderStatus.CANCELLED, reason="appointment_moved", updated_at=now)
+        settings = notification_settings_get(organization=appointment.organization)
+        rules = list(ReminderRule.objects.filter(organization=appointment.organization, is_enabled=True))
+        planned = []
+        for rule in rules:
+            existing = Reminder.objects.filter(appointment=appointment, rule=rule,
+                                               appointment_start=appointment.start).first()
+            if existing is not None and existing.status != ReminderStatus.CANCELLED:
+                continue
+            due_at, reason = reminder_due_at(rule=rule, rules=rules, start=appointment.start, now=now,
+                                             settings=settings, zone=appointment.organization.zone)
+            # Moved away and back again: the cancelled plan for this start comes back to life.
+            reminder = existing or Reminder(organization=appointment.organization, appointment=appointment,
+                                            rule=rule, appointment_start=appointment.start)
+            reminder.due_at, reminder.reason = due_at, reason
+            reminder.status = ReminderStatus.SKIPPED if reason else ReminderStatus.PENDING
+            reminder.save()
+            planned.append(reminder)
+        return planned
+
+
+def reminders_cancel_for_appointment(*, appointment_id: int, reason: str) -> int:
+    return Reminder.objects.filter(appointment_id=appointment_id, status=ReminderStatus.PENDING).update(
+        status=ReminderStatus.CANCELLED, reason=reason, updated_at=timezone.now())
+
+
+def reminders_dispatch_due(*, now: dt.datetime) -> int:
+    """Hand every reminder due by `now` to the sender; returns how many were handed over."""
+    due = list(Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=now)
+               .order_by("due_at").values_list("pk", flat=True)[:DISPATCH_BATCH])
+    return sum(1 for pk in due if reminder_dispatch(reminder_id=pk, now=now) is not None)
+
+
+def _block_reason(reminder: Reminder, now: dt.datetime) -> str:
+    appointment = reminder.appointment
+    if appointment.status != AppointmentStatus.SCHEDULED:
+        return f"appointment_{appointment.status}"
+    if appointment.start != reminder.appointment_start:
+        return "appointment_moved"
+    if appointment.start <= now:
+        return "appointment_started"
+    if not reminder.rule.is_enabled:
+        return "rule_disabled"
+    if not notification_settings_get(organization=reminder.organization).whatsapp_enabled:
+        return "whatsapp_disabled"
+    if not appointment.patient.can_receive_whatsapp:
+        return "patient_cannot_receive_whatsapp"
+    return ""
+
+
+def reminder_dispatch(*, reminder_id: int, now: dt.datetime):
+    """Re-check one due reminder and, if it still applies, write its message to the outbox (once)."""
+    with transaction.atomic():
+        reminder = (Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("appointment__patient", "appointment__provider", "organization", "rule")
+                    .filter(pk=reminder_id, status=ReminderStatus.PENDING).first())
+        if reminder is None:
+            return None
+        reason = _block_reason(reminder, now)
+        if reason:
+            _close(reminder, ReminderStatus.SKIPPED, reason)
+            return None
+        try:
+            with transaction.atomic():
+                message = outbox.reminder_message_queue(appointment=reminder.appointment, rule=reminder.rule)
+        except IntegrityError:
+            # The ledger already holds this (appointment, rule, start): another run got there first.
+            _close(reminder, ReminderStatus.SKIPPED, "already_sent")
+            return None
+        reminder.message = message
+        _close(reminder, ReminderStatus.DISPATCHED, "")
+        return message
+
+
+def _close(reminder: Reminder, status: str, reason: str) -> None:
+    reminder.status, reminder.reason = status, reason
+    reminder.save(update_fields=["status", "reason", "message", "updated_at"])
+
+
+def confirmations_mark_no_response(*, now: dt.datetime) -> int:
+    """Requested confirmations still unanswered within each clinic's cut-off become no_response."""
+    from apps.notifications.models import NotificationSettings
+
+    marked = 0
+    candidates = (Appointment.objects.filter(status=AppointmentStatus.SCHEDULED,
+                                             confirmation=ConfirmationStatus.REQUESTED, start__gt=now)
+                  .select_related("organization"))
+    hours_by_org = dict(NotificationSettings.objects.values_list("organization_id", "no_response_hours"))
+    for appointment in candidates:
+        hours = hours_by_org.get(appointment.organization_id, 2)
+        if appointment.start - now > dt.timedelta(hours=hours):
+            continue
+        appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.NO_RESPONSE,
+                                     source=EventSource.SYSTEM)
+        marked += 1
+    return marked

@@ -1,0 +1,46 @@
+"""Filling a template for one patient and appointment, in the patient's language and clinic's time."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.dateformat import format as date_format
+
+from apps.notifications.defaults import DEFAULT_TEMPLATES
+from apps.notifications.models import MessageTemplate
+from apps.notifications.templating import render_template
+
+DATE_FORMATS = {"es": r"l j \d\e F", "en": "l, F j"}
+
+
+def language_for(patient) -> str:
+    codes = {code for code, _name in settings.LANGUAGES}
+    language = getattr(patient, "preferred_language", "") or settings.LANGUAGE_CODE
+    return language if language in codes else settings.LANGUAGE_CODE
+
+
+def template_body(*, organization, kind: str, language: str) -> str:
+    own = MessageTemplate.objects.filter(organization=organization, kind=kind, language=language).first()
+    if own:
+        return own.body
+    builtin = DEFAULT_TEMPLATES.get(language) or DEFAULT_TEMPLATES["es"]
+    return builtin[kind]
+
+
+def context_for(*, organization, patient=None, appointment=None, language: str) -> dict[str, str]:
+    context = {"clinic": organization.name, "address": organization.address or ""}
+    if patient is not None:
+        context.update(patient_first_name=patient.first_name, patient_name=patient.full_name)
+    if appointment is not None:
+        local = appointment.start.astimezone(organization.zone)
+        with translation.override(language):
+            context.update(date=date_format(local, DATE_FORMATS.get(language, DATE_FORMATS["es"])),
+                           time=date_format(local, "H:i"), provider=appointment.provider.display_name)
+    return context
+
+
+def render_for(*, organization, kind: str, patient=None, appointment=None, language: str | None = None) -> str:
+    language = language or language_for(patient)
+    body = template_body(organization=organization, kind=kind, language=language)
+    return render_template(body, context_for(organization=organization, patient=patient, appointment=appointment,
+                                             language=language))

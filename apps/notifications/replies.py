@@ -1,0 +1,139 @@
+"""What a patient's WhatsApp message means: STOP / START, an answer to a reminder, or text for staff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus, EventSource
+from apps.appointments.services import appointment_cancel, appointment_confirmation_set
+from apps.notifications.defaults import START_WORDS, STOP_WORDS
+from apps.notifications.models import AlertKind, Direction, Message, MessageKind, MessageStatus, TemplateKind
+from apps.notifications.outbox import message_queue
+from apps.notifications.rendering import language_for, render_for
+from apps.notifications.services import keywords_parse, notification_settings_get, staff_alert_raise
+from apps.patients.selectors import patients_by_phone
+from apps.patients.services.patients import patient_whatsapp_opt_in, patient_whatsapp_opt_out
+
+CONFIRM, CANCEL = "confirm", "cancel"
+
+
+def normalize(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", (text or "").strip().casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(folded.strip(" .!¡?¿").split())
+
+
+def _answer(*, text: str, button_id: str, settings) -> tuple[str | None, int | None]:
+    """(confirm|cancel|None, appointment id the button named or None)."""
+    if button_id:
+        action, _sep, ref = button_id.partition(":")
+        if action in (CONFIRM, CANCEL):
+            return action, int(ref) if ref.isdigit() else None
+    word = normalize(text)
+    if word in keywords_parse(settings.confirm_keywords):
+        return CONFIRM, None
+    if word in keywords_parse(settings.cancel_keywords):
+        return CANCEL, None
+    return None, None
+
+
+def _pending(*, organization, patients: list, appointment_id: int | None, now: dt.datetime) -> tuple:
+    """(appointment or None, ambiguous?) among these patients' requested confirmations."""
+    pending = (Appointment.objects.filter(organization=organization, patient__in=patients,
+                                          status=AppointmentStatus.SCHEDULED, start__gt=now,
+                                          confirmation__in=[ConfirmationStatus.REQUESTED,
+                                                            ConfirmationStatus.NO_RESPONSE])
+               .select_related("patient", "provider", "organization").order_by("start"))
+    if appointment_id is not None:
+        return pending.filter(pk=appointment_id).first(), False
+    found = list(pending)
+    if len({a.patient_id for a in found}) > 1:
+        return None, True
+    return (found[0] if found else None), False
+
+
+@transaction.atomic
+def inbound_receive(*, organization, bridge_message_id: str, phone: str, text: str = "", button_id: str = "",
+                    push_name: str = "", at: dt.datetime | None = None) -> Message:
+    at = at or timezone.now()
+    bridge_message_id = (bridge_message_id or "")[:128]
+    if bridge_message_id:
+        seen = Message.objects.filter(organization=organization, direction=Direction.INBOUND,
+                                      bridge_message_id=bridge_message_id).first()
+        if seen:
+            return seen
+    patients = list(patients_by_phone(organization=organization, phone=phone))
+    settings = notification_settings_get(organization=organization)
+    word = normalize(text)
+
+    def store(kind, patient=None, appointment=None, reply_to=None):
+        return Message.objects.create(
+            organization=organization, patient=patient, appointment=appointment, reply_to=reply_to,
+            direction=Direction.INBOUND, kind=kind, phone=phone, contact_name=(push_name or "")[:120],
+            body=text or "", button_id=(button_id or "")[:256], status=MessageStatus.RECEIVED,
+            bridge_message_id=bridge_message_id, received_at=at,
+        )
+
+    single = patients[0] if len(patients) == 1 else None
+    if not button_id and word in STOP_WORDS and patients:
+        inbound = store(MessageKind.OPT_OUT, patient=single)
+        for patient in patients:
+            patient_whatsapp_opt_out(patient=patient)
+        _acknowledge(inbound, TemplateKind.OPTED_OUT, patients[0])
+        return inbound
+    if not button_id and word in START_WORDS and patients:
+        inbound = store(MessageKind.OPT_IN, patient=single)
+        for patient in patients:
+            patient_whatsapp_opt_in(patient=patient)
+        _acknowledge(inbound, TemplateKind.OPTED_IN, patients[0])
+        return inbound
+
+    action, appointment_id = _answer(text=text, button_id=button_id, settings=settings)
+    if action and patients:
+        appointment, ambiguous = _pending(organization=organization, patients=patients,
+                                          appointment_id=appointment_id, now=at)
+        if appointment is not None:
+            reminder = (Message.objects.filter(appointment=appointment, kind=MessageKind.REMINDER)
+                        .order_by("-created_at").first())
+            inbound = store(MessageKind.REPLY, patient=appointment.patient, appointment=appointment,
+                            reply_to=reminder)
+            _apply_answer(inbound, appointment, action)
+            return inbound
+        if ambiguous:
+            inbound = store(MessageKind.FREE_TEXT)
+            staff_alert_raise(organization=organization, kind=AlertKind.AMBIGUOUS_REPLY, message=inbound,
+                              text=_("%(phone)s answered \"%(text)s\" but several patients on that phone have a "
+                                     "pending confirmation: choose which one.") % {"phone": phone, "text": text})
+            return inbound
+    return store(MessageKind.FREE_TEXT, patient=single)
+
+
+def _apply_answer(inbound: Message, appointment: Appointment, action: str) -> None:
+    if action == CONFIRM:
+        appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.CONFIRMED,
+                                     source=EventSource.WHATSAPP)
+        _acknowledge(inbound, TemplateKind.CONFIRMED, appointment.patient, appointment)
+        return
+    appointment_cancel(appointment=appointment, by_patient=True, reason=_("Cancelled by the patient on WhatsApp"),
+                       source=EventSource.WHATSAPP)
+    staff_alert_raise(
+        organization=appointment.organization, kind=AlertKind.PATIENT_CANCELLED, patient=appointment.patient,
+        appointment=appointment, message=inbound,
+        text=_("%(patient)s cancelled the appointment of %(when)s by WhatsApp.") % {
+            "patient": appointment.patient.full_name,
+            "when": timezone.localtime(appointment.start, appointment.organization.zone).strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+    _acknowledge(inbound, TemplateKind.CANCELLED, appointment.patient, appointment)
+
+
+def _acknowledge(inbound: Message, kind: str, patient, appointment=None) -> None:
+    body = render_for(organization=inbound.organization, kind=kind, patient=patient, appointment=appointment,
+                      language=language_for(patient))
+    message_queue(organization=inbound.organization, phone=inbound.phone, body=body,
+                  kind=MessageKind.ACKNOWLEDGEMENT, patient=patient, appointment=appointment, reply_to=inbound)

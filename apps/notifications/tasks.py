@@ -1,0 +1,66 @@
+"""Background jobs (procrastinate), run by `manage.py procrastinate worker`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from procrastinate import RetryDecision
+from procrastinate.contrib.django import app
+from procrastinate.retry import BaseRetryStrategy
+
+from apps.notifications import outbox, reminders
+
+
+class SendBackoff(BaseRetryStrategy):
+    """Exponential backoff, read from settings at run time, for bridge or session outages only."""
+
+    def get_retry_decision(self, *, exception, job):
+        if not isinstance(exception, outbox.SendRetry):
+            return None
+        wait = min(settings.WHATSAPP_SEND_RETRY_MAX_SECONDS,
+                   settings.WHATSAPP_SEND_RETRY_SECONDS * 2 ** min(job.attempts, 16))
+        return RetryDecision(retry_in={"seconds": wait})
+
+
+@app.task(name="notifications.send_message", retry=SendBackoff())
+def send_message(message_id: int) -> str:
+    return outbox.message_send(message_id=message_id)
+
+
+@app.task(name="notifications.plan_reminders", retry=5)
+def plan_reminders(appointment_id: int) -> int:
+    return len(reminders.reminders_plan_for_appointment(appointment_id=appointment_id))
+
+
+@app.periodic(cron="* * * * *", periodic_id="dispatch_due_reminders")
+@app.task(name="notifications.dispatch_due_reminders")
+def dispatch_due_reminders(timestamp: int) -> int:
+    """`timestamp` is the periodic tick; a test defers the job with its own clock's time."""
+    return reminders.reminders_dispatch_due(now=dt.datetime.fromtimestamp(timestamp, dt.UTC))
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="mark_no_response")
+@app.task(name="notifications.mark_no_response")
+def mark_no_response(timestamp: int) -> int:
+    return reminders.confirmations_mark_no_response(now=dt.datetime.fromtimestamp(timestamp, dt.UTC))
+
+
+@app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
+@app.task(name="notifications.retry_stalled_jobs")
+async def retry_stalled_jobs(timestamp: int) -> int:
+    return await jobs_retry_stalled(seconds_since_heartbeat=settings.WHATSAPP_STALLED_JOB_SECONDS)
+
+
+async def jobs_retry_stalled(*, seconds_since_heartbeat: float) -> int:
+    """Jobs left `doing` by a worker that died (no heartbeat) go back to the queue.
+
+    A send interrupted between claim and bridge call is then attempted again with the same
+    client_message_id, which the bridge answers without sending twice.
+    """
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat)
+    count = 0
+    for job in stalled:
+        await app.job_manager.retry_job(job)
+        count += 1
+    return count

@@ -1,0 +1,185 @@
+"""Planning on booking, moving and cancelling; the dispatcher's re-checks; the ledger."""
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from apps.appointments.models import EventSource
+from apps.appointments.services import appointment_cancel, appointment_move
+from apps.notifications.models import Message, MessageKind, ReminderRule, ReminderStatus
+from apps.notifications.reminders import reminder_dispatch, reminders_dispatch_due, reminders_plan_for_appointment
+from apps.notifications.replies import inbound_receive
+from apps.notifications.services import notification_settings_get, notification_settings_update
+from apps.notifications.tests.conftest import BOGOTA
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2031, 3, 1, 9, 0, tzinfo=BOGOTA)  # a Saturday
+TUESDAY_10 = dt.datetime(2031, 3, 4, 10, 0, tzinfo=BOGOTA)
+
+
+@pytest.fixture(autouse=True)
+def open_every_day(organization):
+    notification_settings_update(organization=organization, data={"closed_days": [], "quiet_start": None,
+                                                                  "quiet_end": None})
+
+
+def plan(appointment, now=NOW):
+    return reminders_plan_for_appointment(appointment_id=appointment.pk, now=now)
+
+
+def test_a_clinic_starts_with_a_24_hour_rule(organization):
+    assert [(r.lead_hours, r.skip_within_hours) for r in ReminderRule.objects.filter(organization=organization)] == [
+        (24, 2)]
+
+
+def test_booking_defers_the_planning_job_after_commit(book, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(TUESDAY_10)
+    job = ProcrastinateJob.objects.get(task_name="notifications.plan_reminders")
+    assert job.args == {"appointment_id": appointment.pk}
+
+
+def test_a_booked_appointment_gets_a_reminder_at_the_lead_time(book):
+    appointment = book(TUESDAY_10)
+    [reminder] = plan(appointment)
+    assert reminder.status == ReminderStatus.PENDING
+    assert reminder.due_at == TUESDAY_10 - dt.timedelta(hours=24)
+
+
+def test_planning_twice_plans_once(book):
+    appointment = book(TUESDAY_10)
+    plan(appointment)
+    assert plan(appointment) == []
+    assert appointment.reminders.count() == 1
+
+
+def test_a_moved_appointment_gets_a_new_reminder_and_the_old_one_is_not_sent(book, django_capture_on_commit_callbacks):
+    appointment = book(TUESDAY_10)
+    [old] = plan(appointment)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_move(appointment=appointment, start=TUESDAY_10 + dt.timedelta(days=1), source=EventSource.UI)
+    old.refresh_from_db()
+    assert old.status == ReminderStatus.CANCELLED
+    [new] = plan(appointment)
+    assert new.due_at == TUESDAY_10  # 24 h before Wednesday 10:00
+
+    assert reminders_dispatch_due(now=old.due_at) == 0
+    assert not Message.objects.filter(kind=MessageKind.REMINDER).exists()
+    assert reminders_dispatch_due(now=new.due_at) == 1
+    message = Message.objects.get(kind=MessageKind.REMINDER)
+    assert message.appointment_start == appointment.start
+
+
+def test_a_stale_reminder_for_the_old_time_is_skipped_by_the_dispatcher(book):
+    appointment = book(TUESDAY_10)
+    [old] = plan(appointment)
+    # Moved without the signal reaching us (say, the web process died right after commit).
+    appointment_move(appointment=appointment, start=TUESDAY_10 + dt.timedelta(hours=3), source=EventSource.UI)
+    assert reminder_dispatch(reminder_id=old.pk, now=old.due_at) is None
+    old.refresh_from_db()
+    assert (old.status, old.reason) == (ReminderStatus.SKIPPED, "appointment_moved")
+
+
+def test_a_cancelled_appointment_gets_no_reminder(book, django_capture_on_commit_callbacks):
+    appointment = book(TUESDAY_10)
+    [reminder] = plan(appointment)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_cancel(appointment=appointment, source=EventSource.UI)
+    assert plan(appointment) == []
+    assert reminders_dispatch_due(now=reminder.due_at) == 0
+    reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.CANCELLED
+    assert not Message.objects.exists()
+
+
+def test_a_short_notice_booking_gets_no_reminder(book):
+    appointment = book(TUESDAY_10)
+    [reminder] = plan(appointment, now=TUESDAY_10 - dt.timedelta(minutes=90))
+    assert (reminder.status, reminder.reason) == (ReminderStatus.SKIPPED, "short_notice")
+
+
+def test_a_booking_inside_the_lead_time_is_reminded_at_once(book):
+    appointment = book(TUESDAY_10)
+    now = TUESDAY_10 - dt.timedelta(hours=5)
+    [reminder] = plan(appointment, now=now)
+    assert (reminder.status, reminder.due_at) == (ReminderStatus.PENDING, now)
+
+
+def test_quiet_hours_move_the_reminder_to_the_next_allowed_time(organization, book):
+    notification_settings_update(organization=organization, data={"quiet_start": dt.time(20), "quiet_end": dt.time(8)})
+    appointment = book(dt.datetime(2031, 3, 4, 7, 30, tzinfo=BOGOTA))
+    [reminder] = plan(appointment)
+    # 24 h before is Monday 07:30, inside the quiet hours: it goes at 08:00 that Monday.
+    assert reminder.due_at == dt.datetime(2031, 3, 3, 8, 0, tzinfo=BOGOTA)
+
+
+def test_a_closed_day_moves_the_reminder_and_drops_it_when_no_time_is_left(organization, book):
+    notification_settings_update(organization=organization, data={"closed_days": [0]})  # closed on Mondays
+    appointment = book(TUESDAY_10)
+    [reminder] = plan(appointment)
+    assert reminder.due_at == dt.datetime(2031, 3, 4, 0, 0, tzinfo=BOGOTA)
+
+    notification_settings_update(organization=organization, data={"closed_days": [0, 1]})
+    other = book(TUESDAY_10 + dt.timedelta(hours=2))
+    [dropped] = plan(other)
+    assert (dropped.status, dropped.reason) == (ReminderStatus.SKIPPED, "no_allowed_time_before_start")
+
+
+def test_dispatching_the_same_reminder_twice_writes_one_message(book):
+    appointment = book(TUESDAY_10)
+    [reminder] = plan(appointment)
+    assert reminder_dispatch(reminder_id=reminder.pk, now=reminder.due_at) is not None
+    assert reminder_dispatch(reminder_id=reminder.pk, now=reminder.due_at) is None
+    assert reminders_dispatch_due(now=reminder.due_at) == 0
+    assert Message.objects.filter(kind=MessageKind.REMINDER).count() == 1
+
+
+def test_the_ledger_refuses_a_second_reminder_for_the_same_appointment_rule_and_start(book):
+    appointment = book(TUESDAY_10)
+    [reminder] = plan(appointment)
+    message = reminder_dispatch(reminder_id=reminder.pk, now=reminder.due_at)
+    with pytest.raises(IntegrityError):
+        Message.objects.create(organization=message.organization, patient=message.patient, appointment=appointment,
+                               rule=message.rule, appointment_start=appointment.start, direction="out",
+                               kind=MessageKind.REMINDER, phone=message.phone, body="again")
+
+
+def test_a_reminder_is_written_in_spanish_with_the_clinic_s_details_and_buttons(book, organization):
+    appointment = book(TUESDAY_10)
+    [reminder] = plan(appointment)
+    message = reminder_dispatch(reminder_id=reminder.pk, now=reminder.due_at)
+    assert message.body.startswith("Hola Juan, te recordamos tu cita en Óptica Norte el martes 4 de marzo a las 10:00")
+    assert "Dra. Ana Ruiz" in message.body
+    assert [b["id"] for b in message.buttons] == [f"confirm:{appointment.pk}", f"cancel:{appointment.pk}"]
+    assert message.status == "queued"
+
+
+def test_stop_then_reminder_is_not_sent(organization, patient, book):
+    appointment = book(TUESDAY_10)
+    [reminder] = plan(appointment)
+    inbound_receive(organization=organization, bridge_message_id="w1", phone=patient.phone, text="STOP")
+    patient.refresh_from_db()
+    assert patient.whatsapp_opted_out
+    assert reminders_dispatch_due(now=reminder.due_at) == 0
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.reason) == (ReminderStatus.SKIPPED, "patient_cannot_receive_whatsapp")
+    assert not Message.objects.filter(kind=MessageKind.REMINDER).exists()
+
+
+def test_whatsapp_turned_off_sends_no_reminder(organization, book):
+    appointment = book(TUESDAY_10)
+    [reminder] = plan(appointment)
+    notification_settings_update(organization=organization, data={"whatsapp_enabled": False})
+    assert reminders_dispatch_due(now=reminder.due_at) == 0
+    assert notification_settings_get(organization=organization).whatsapp_enabled is False
+
+
+def test_the_dispatcher_only_touches_due_reminders(book):
+    appointment = book(TUESDAY_10)
+    [reminder] = plan(appointment)
+    assert reminders_dispatch_due(now=reminder.due_at - dt.timedelta(seconds=1)) == 0
+    reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.PENDING

@@ -1,0 +1,123 @@
+"""HTTP calls to the WhatsApp bridge: the only place in Django that talks to it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+class BridgeError(Exception):
+    """The bridge could not do what was asked; `field` names the input it refused, if any."""
+
+    def __init__(self, message: str, *, status: int | None = None, field: str | None = None, code: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+        self.code = code
+
+
+class BridgeUnavailable(BridgeError):
+    """No answer (connection refused, timeout, 5xx): worth retrying later."""
+
+
+class BridgeRejected(BridgeError):
+    """The bridge refused the input (4xx other than 409): retrying the same call will not help."""
+
+
+class SessionNotReady(BridgeError):
+    """409: the organization's WhatsApp is not linked, logged out or failed."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message_id: str
+    status: str  # "sent", or "queued" when the bridge holds it until the session reconnects
+
+
+class BridgeClient:
+    def __init__(self, *, base_url: str | None = None, api_key: str | None = None,
+                 timeout: float | None = None, retries: int | None = None):
+        self.base_url = (base_url or settings.WHATSAPP_BRIDGE_URL).rstrip("/")
+        self.api_key = api_key if api_key is not None else settings.WHATSAPP_BRIDGE_API_KEY
+        self.timeout = timeout if timeout is not None else settings.WHATSAPP_BRIDGE_TIMEOUT
+        self.retries = retries if retries is not None else settings.WHATSAPP_BRIDGE_RETRIES
+
+    # sessions
+
+    def start_session(self, organization_id: int | str, engine: str | None = None) -> dict[str, Any]:
+        body = {"organization_id": str(organization_id)}
+        if engine:
+            body["engine"] = engine
+        return self._call("POST", "/api/start-session", json=body)
+
+    def status(self, organization_id: int | str) -> dict[str, Any] | None:
+        """The session's status, or None when the bridge never started one for this organization."""
+        return self._call("GET", f"/api/status/{organization_id}", missing_ok=True)
+
+    def qr(self, organization_id: int | str) -> dict[str, Any] | None:
+        return self._call("GET", f"/api/qr/{organization_id}", missing_ok=True)
+
+    def pairing_code(self, organization_id: int | str, phone: str) -> str:
+        return self._call("POST", "/api/pairing-code", json={"organization_id": str(organization_id), "phone": phone})[
+            "code"
+        ]
+
+    def logout(self, organization_id: int | str) -> dict[str, Any] | None:
+        return self._call("POST", "/api/logout", json={"organization_id": str(organization_id)}, missing_ok=True)
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/api/health")
+
+    # messages
+
+    def send_message(self, *, organization_id: int | str, phone: str, message: str, client_message_id: str,
+                     buttons: list[dict] | None = None) -> SendResult:
+        body = {"organization_id": str(organization_id), "phone": phone, "message": message,
+                "client_message_id": client_message_id}
+        if buttons:
+            body["buttons"] = buttons
+        answer = self._call("POST", "/api/send-message", json=body)
+        return SendResult(message_id=answer["message_id"], status=answer.get("status", "sent"))
+
+    # plumbing
+
+    def _call(self, method: str, path: str, *, json: dict | None = None, missing_ok: bool = False):
+        url = self.base_url + path
+        headers = {"X-API-Key": self.api_key}
+        attempt = 0
+        while True:
+            try:
+                resp = requests.request(method, url, json=json, headers=headers, timeout=self.timeout)
+                break
+            except requests.ConnectionError as exc:
+                # Only a refused or dropped connection is retried here: the bridge never saw the
+                # request. A read timeout may mean it did, so that goes back to the caller.
+                if isinstance(exc, requests.ReadTimeout) or attempt >= self.retries:
+                    raise BridgeUnavailable(f"WhatsApp bridge unreachable at {self.base_url}") from exc
+                attempt += 1
+            except requests.Timeout as exc:
+                raise BridgeUnavailable("WhatsApp bridge did not answer in time") from exc
+        if resp.status_code == 404 and missing_ok:
+            return None
+        try:
+            payload = resp.json()
+        except ValueError:
+            payload = {}
+        if 200 <= resp.status_code < 300:
+            return payload
+        message = payload.get("error") or f"bridge answered HTTP {resp.status_code}"
+        field = payload.get("field")
+        code = payload.get("error_code") or payload.get("session_status") or ""
+        log.warning("bridge refused %s %s: %s %s", method, path, resp.status_code, message)
+        if resp.status_code == 409:
+            raise SessionNotReady(message, status=409, field=field, code=code)
+        if resp.status_code >= 500:
+            raise BridgeUnavailable(message, status=resp.status_code, field=field, code=code)
+        raise BridgeRejected(message, status=resp.status_code, field=field, code=code)

@@ -1,0 +1,60 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.common.models import TimeStampedModel
+from apps.organizations.models import Organization
+
+
+class Engine(models.TextChoices):
+    SANDBOX = "sandbox", _("Sandbox (simulated phone)")
+    WHATSMEOW = "whatsmeow", _("Linked device (WhatsApp Web)")
+
+
+class SessionStatus(models.TextChoices):
+    DISCONNECTED = "disconnected", _("Not linked")
+    CONNECTING = "connecting", _("Connecting")
+    QR_READY = "qr_ready", _("Waiting for the QR scan")
+    CONNECTED = "connected", _("Connected")
+    RECONNECTING = "reconnecting", _("Reconnecting")
+    LOGGED_OUT = "logged_out", _("Logged out")
+    FAILED = "failed", _("Failed")
+
+
+class WhatsAppSession(TimeStampedModel):
+    """Django's copy of the bridge's session for one clinic, kept current by its events."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="whatsapp_session")
+    engine = models.CharField(_("engine"), max_length=20, choices=Engine.choices, default=Engine.SANDBOX)
+    status = models.CharField(_("status"), max_length=20, choices=SessionStatus.choices,
+                              default=SessionStatus.DISCONNECTED)
+    reason = models.CharField(_("reason"), max_length=100, blank=True)
+    phone_number = models.CharField(_("linked phone"), max_length=20, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("WhatsApp session")
+        verbose_name_plural = _("WhatsApp sessions")
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=SessionStatus.values), name="whatsapp_session_status"),
+            models.CheckConstraint(condition=Q(engine__in=Engine.values), name="whatsapp_session_engine"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization}: {self.status}"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == SessionStatus.CONNECTED
+
+
+class ProcessedEvent(models.Model):
+    """Bridge events are delivered at least once; a seen id is skipped."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    type = models.CharField(max_length=40)
+    processed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"

@@ -1,0 +1,109 @@
+"""The clinic's WhatsApp session: link, poll, unlink, and the state the bridge reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.common.exceptions import ApplicationError
+from apps.whatsapp.client import BridgeClient, BridgeError
+from apps.whatsapp.models import Engine, SessionStatus, WhatsAppSession
+
+# Reasons after which only a new QR scan brings the session back.
+RELINK_STATUSES = {SessionStatus.LOGGED_OUT, SessionStatus.FAILED}
+
+
+def session_get(*, organization) -> WhatsAppSession:
+    session, _created = WhatsAppSession.objects.get_or_create(organization=organization)
+    return session
+
+
+def session_status_apply(*, organization, status: str, reason: str | None = None, phone_number: str | None = None,
+                         engine: str | None = None, at: dt.datetime | None = None) -> WhatsAppSession:
+    """Record what the bridge says; a session that now needs a new scan raises a staff alert once."""
+    from apps.notifications.models import AlertKind
+    from apps.notifications.services import staff_alert_raise
+
+    if status not in SessionStatus.values:
+        return session_get(organization=organization)
+    with transaction.atomic():
+        session_get(organization=organization)
+        session = WhatsAppSession.objects.select_for_update().get(organization=organization)
+        previous = (session.status, session.reason)
+        session.status, session.reason = status, (reason or "")[:100]
+        if phone_number:
+            session.phone_number = phone_number[:20]
+        if engine in Engine.values:
+            session.engine = engine
+        if previous != (session.status, session.reason):
+            session.status_changed_at = at or timezone.now()
+        session.save()
+        if status in RELINK_STATUSES and previous[0] not in RELINK_STATUSES:
+            staff_alert_raise(
+                organization=organization, kind=AlertKind.SESSION_NEEDS_RELINK,
+                text=_("WhatsApp is %(status)s (%(reason)s): link the phone again to keep sending reminders.")
+                % {"status": session.get_status_display(), "reason": session.reason or "-"},
+            )
+    return session
+
+
+def _apply_bridge_answer(organization, answer: dict | None) -> WhatsAppSession:
+    if not answer:
+        return session_get(organization=organization)
+    return session_status_apply(organization=organization, status=answer.get("status", ""),
+                                reason=answer.get("reason"), phone_number=answer.get("phone_number"),
+                                engine=answer.get("engine"))
+
+
+def _bridge_error(exc: BridgeError) -> ApplicationError:
+    return ApplicationError(_("The WhatsApp service could not do it: %(error)s") % {"error": exc.message},
+                            field=exc.field or "engine", code="bridge_error")
+
+
+def session_link_start(*, organization, engine: str) -> WhatsAppSession:
+    if engine not in Engine.values:
+        raise ApplicationError(_("Choose a valid engine."), field="engine")
+    try:
+        answer = BridgeClient().start_session(organization.pk, engine)
+    except BridgeError as exc:
+        raise _bridge_error(exc) from exc
+    return _apply_bridge_answer(organization, answer)
+
+
+def session_refresh(*, organization) -> tuple[WhatsAppSession, dict | None]:
+    """Ask the bridge now (the page polls this); returns the session and the pending QR, if any.
+
+    Raises BridgeUnavailable when the bridge cannot be reached.
+    """
+    client = BridgeClient(retries=0)
+    answer = client.status(organization.pk)
+    session = _apply_bridge_answer(organization, answer)
+    qr = client.qr(organization.pk) if answer and answer.get("has_qr") else None
+    return session, qr
+
+
+def session_unlink(*, organization) -> WhatsAppSession:
+    try:
+        answer = BridgeClient().logout(organization.pk)
+    except BridgeError as exc:
+        raise _bridge_error(exc) from exc
+    if answer is None:
+        return session_status_apply(organization=organization, status=SessionStatus.DISCONNECTED)
+    return _apply_bridge_answer(organization, answer)
+
+
+def session_pairing_code(*, organization, phone: str) -> str:
+    from apps.patients.phones import phone_parse
+
+    e164 = phone_parse(phone, region=organization.default_phone_region)
+    if not e164:
+        raise ApplicationError(_("Enter a valid phone number."), field="phone")
+    client = BridgeClient()
+    try:
+        client.start_session(organization.pk, session_get(organization=organization).engine)
+        return client.pairing_code(organization.pk, e164)
+    except BridgeError as exc:
+        raise ApplicationError(exc.message, field="phone", code="bridge_error") from exc

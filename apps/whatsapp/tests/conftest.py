@@ -1,0 +1,49 @@
+import pytest
+from django.db import connection
+
+from apps.whatsapp.tests.processes import API_KEY, EVENTS_SECRET, BridgeProcess, WorkerProcess, database_url
+
+
+@pytest.fixture
+def bridge_settings(settings):
+    settings.WHATSAPP_BRIDGE_API_KEY = API_KEY
+    settings.WHATSAPP_EVENTS_SECRET = EVENTS_SECRET
+    settings.WHATSAPP_BRIDGE_RETRIES = 0
+    return settings
+
+
+@pytest.fixture
+def make_bridge(tmp_path, bridge_settings):
+    """Start the real bridge; Django's settings point at the last one started."""
+    started = []
+
+    def make(*, events_url: str = "", port: int | None = None, data_dir=None) -> BridgeProcess:
+        bridge = BridgeProcess(data_dir or tmp_path / f"bridge{len(started)}", events_url=events_url, port=port)
+        bridge.start()
+        bridge_settings.WHATSAPP_BRIDGE_URL = bridge.url
+        started.append(bridge)
+        return bridge
+
+    yield make
+    for bridge in started:
+        bridge.stop()
+
+
+@pytest.fixture
+def live_bridge(make_bridge, live_server):
+    """A bridge whose events reach this test's Django (live server) at /whatsapp/events/."""
+    return make_bridge(events_url=f"{live_server.url}/whatsapp/events/")
+
+
+@pytest.fixture
+def make_worker(tmp_path, transactional_db):
+    started = []
+
+    def make(*, bridge_url: str) -> WorkerProcess:
+        worker = WorkerProcess(tmp_path, database_url=database_url(connection.settings_dict), bridge_url=bridge_url)
+        started.append(worker.start())
+        return worker
+
+    yield make
+    for worker in started:
+        worker.stop()

@@ -1,0 +1,160 @@
+"""The real bridge and the real procrastinate worker as subprocesses, for tests that need them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+API_KEY = "django-test-bridge-key"
+EVENTS_SECRET = "django-test-events-secret"
+
+FAST_BRIDGE = {
+    "BRIDGE_SEND_MIN_GAP_MS": "0",
+    "BRIDGE_SEND_JITTER_MS": "0",
+    "BRIDGE_SANDBOX_CONNECT_MS": "50",
+    "BRIDGE_SANDBOX_DELIVERED_MS": "150",
+    "BRIDGE_SANDBOX_READ_MS": "300",
+    "BRIDGE_RECONNECT_BASE_MS": "100",
+    "BRIDGE_RECONNECT_MAX_MS": "400",
+    "BRIDGE_EVENTS_RETRY_BASE_MS": "100",
+    "BRIDGE_EVENTS_RETRY_MAX_MS": "500",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def _stop(proc: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+class BridgeProcess:
+    """`python -m whatsapp_bridge` with the sandbox engine on a free loopback port."""
+
+    def __init__(self, data_dir: Path, *, events_url: str = "", port: int | None = None):
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.events_url = events_url
+        self.proc: subprocess.Popen | None = None
+        self.log_path = data_dir / "bridge.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> BridgeProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
+        env.update(FAST_BRIDGE, BRIDGE_API_KEY=API_KEY, BRIDGE_HOST="127.0.0.1", BRIDGE_PORT=str(self.port),
+                   BRIDGE_DATA_DIR=str(self.data_dir), BRIDGE_SANDBOX="1", BRIDGE_EVENTS_SECRET=EVENTS_SECRET,
+                   BRIDGE_EVENTS_URL=self.events_url, PYTHONUNBUFFERED="1")
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen([sys.executable, "-m", "whatsapp_bridge"], cwd=REPO_ROOT, env=env,
+                                     stdout=log, stderr=log)
+
+        def healthy():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"bridge exited:\n{self.log_path.read_text()}")
+            try:
+                return requests.get(f"{self.url}/api/health", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(healthy, 30, message="bridge health")
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+    # the sandbox, as the patient's phone and as the clinic's phone scanning the QR
+
+    def api(self, method: str, path: str, **kwargs):
+        return requests.request(method, self.url + path, headers={"X-API-Key": API_KEY}, timeout=15, **kwargs)
+
+    def status(self, organization_id) -> dict:
+        return self.api("GET", f"/api/status/{organization_id}").json()
+
+    def link(self, organization_id, phone: str = "+573009998877") -> None:
+        assert self.api("POST", "/api/start-session", json={"organization_id": str(organization_id)}).ok
+        wait_until(lambda: self.status(organization_id).get("has_qr"), message="QR")
+        qr = self.api("GET", f"/api/qr/{organization_id}").json()
+        assert requests.get(qr["qr_text"], params={"phone": phone}, timeout=10).status_code == 200
+        wait_until(lambda: self.status(organization_id).get("status") == "connected", message="connected")
+
+    def phone_inbox(self, organization_id, phone: str | None = None) -> list[dict]:
+        params = {"phone": phone} if phone else {}
+        return self.api("GET", f"/sandbox/api/{organization_id}/messages", params=params).json()["messages"]
+
+    def reply(self, organization_id, phone: str, *, text: str | None = None, button_id: str | None = None):
+        body = {"phone": phone, **({"text": text} if text is not None else {"button_id": button_id})}
+        resp = self.api("POST", f"/sandbox/api/{organization_id}/reply", json=body)
+        assert resp.ok, resp.text
+        return resp.json()
+
+
+def database_url(settings_dict: dict) -> str:
+    user = settings_dict.get("USER") or "postgres"
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+class WorkerProcess:
+    """`manage.py procrastinate worker` on the test database, sending through `bridge_url`."""
+
+    def __init__(self, log_dir: Path, *, database_url: str, bridge_url: str):
+        self.log_path = log_dir / "worker.log"
+        self.database_url = database_url
+        self.bridge_url = bridge_url
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        env = dict(os.environ)
+        env.update(DATABASE_URL=self.database_url, DJANGO_SECRET_KEY="test", DJANGO_DEBUG="1",
+                   WHATSAPP_BRIDGE_URL=self.bridge_url, WHATSAPP_BRIDGE_API_KEY=API_KEY,
+                   WHATSAPP_EVENTS_SECRET=EVENTS_SECRET, WHATSAPP_SEND_RETRY_SECONDS="1",
+                   WHATSAPP_SEND_RETRY_MAX_SECONDS="2", WHATSAPP_BRIDGE_TIMEOUT="5", DATABASE_CONN_MAX_AGE="0",
+                   PYTHONUNBUFFERED="1")
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=REPO_ROOT,
+                                     env=env, stdout=log, stderr=log)
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+    def kill(self) -> None:
+        _stop(self.proc, signal.SIGKILL)
+        self.proc = None

@@ -1,0 +1,140 @@
+"""The bridge's webhook: signatures, batches, duplicates, tenancy and bad input."""
+
+import hashlib
+import hmac
+import json
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from apps.notifications.models import AlertKind, Message, MessageKind, MessageStatus, StaffAlert
+from apps.notifications.tests.factories import ConsentingPatientFactory, MessageFactory
+from apps.whatsapp.models import ProcessedEvent, WhatsAppSession
+from apps.whatsapp.tests.processes import EVENTS_SECRET
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _secret(settings):
+    settings.WHATSAPP_EVENTS_SECRET = EVENTS_SECRET
+
+
+def event(organization, type_, **data):
+    return {"id": uuid.uuid4().hex, "type": type_, "organization_id": str(organization.pk),
+            "timestamp": "2031-03-01T14:00:00.000Z", "data": data}
+
+
+def post(client, events, *, secret=EVENTS_SECRET, raw: bytes | None = None, signature: str | None = None):
+    body = raw if raw is not None else json.dumps(events).encode()
+    if signature is None:
+        signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return client.post(reverse("whatsapp-events"), data=body, content_type="application/json",
+                       HTTP_X_BRIDGE_SIGNATURE=signature)
+
+
+def status_event(organization, status, **extra):
+    return event(organization, "session.status", status=status, reason=extra.get("reason"),
+                 phone_number=extra.get("phone_number"))
+
+
+def test_a_signed_session_status_updates_the_clinic_s_session(client, organization):
+    resp = post(client, [status_event(organization, "connected", phone_number="+573009998877")])
+    assert resp.status_code == 200
+    session = WhatsAppSession.objects.get(organization=organization)
+    assert (session.status, session.phone_number) == ("connected", "+573009998877")
+
+
+def test_a_tampered_body_is_rejected_with_401_and_changes_nothing(client, organization):
+    events = [status_event(organization, "connected")]
+    body = json.dumps(events).encode()
+    signature = "sha256=" + hmac.new(EVENTS_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    tampered = body.replace(b"connected", b"logged_out")
+    assert post(client, None, raw=tampered, signature=signature).status_code == 401
+    assert post(client, events, secret="wrong-secret").status_code == 401
+    assert post(client, events, signature="").status_code == 401
+    assert not WhatsAppSession.objects.exists()
+    assert not ProcessedEvent.objects.exists()
+
+
+def test_without_a_configured_secret_every_event_is_refused(client, organization, settings):
+    settings.WHATSAPP_EVENTS_SECRET = ""
+    assert post(client, [status_event(organization, "connected")], secret="").status_code == 401
+
+
+@pytest.mark.parametrize("raw", [b"not json", b'{"id": "x"}', b'[{"id": "x"}]', b"[1]"])
+def test_malformed_events_get_400_and_change_nothing(client, raw):
+    resp = post(client, None, raw=raw)
+    assert resp.status_code == 400
+    assert resp.json()["code"] == "malformed"
+    assert not ProcessedEvent.objects.exists()
+
+
+def test_a_malformed_event_rolls_back_the_whole_batch(client, organization):
+    good = status_event(organization, "connected")
+    resp = post(client, [good, {"id": "x", "type": "session.status"}])
+    assert resp.status_code == 400
+    assert not WhatsAppSession.objects.exists()
+
+
+def test_an_event_delivered_twice_is_applied_once(client, organization):
+    patient = ConsentingPatientFactory(organization=organization)
+    inbound = event(organization, "message.inbound", message_id="wa-1", **{"from": patient.phone}, text="Hola",
+                    button_id=None, push_name="Juan", timestamp=0)
+    assert post(client, [inbound]).json() == {"applied": 1}
+    assert post(client, [inbound]).json() == {"applied": 0}
+    assert Message.objects.filter(direction="in").count() == 1
+
+
+def test_message_statuses_only_move_forward(client, organization):
+    message = MessageFactory(organization=organization, status=MessageStatus.SENDING, sent_at=None)
+    for status in ("delivered", "sent", "read", "delivered"):
+        post(client, [event(organization, "message.status", message_id="b-1", client_message_id=str(message.pk),
+                            phone=message.phone, status=status, error_code=None, error=None)])
+    message.refresh_from_db()
+    assert message.status == MessageStatus.READ
+    assert message.delivered_at and message.read_at
+    assert message.bridge_message_id == "b-1"
+
+
+def test_a_failed_reminder_is_recorded_with_its_reason_and_alerts_staff(client, organization):
+    message = MessageFactory(organization=organization, status=MessageStatus.SENDING, kind=MessageKind.FREE_TEXT)
+    post(client, [event(organization, "message.status", message_id="b-2", client_message_id=str(message.pk),
+                        phone=message.phone, status="failed", error_code="session_logged_out",
+                        error="session is logged_out")])
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.error) == ("failed", "session_logged_out",
+                                                                    "session is logged_out")
+
+
+def test_an_event_for_one_clinic_never_touches_another_clinic_s_rows(client, organization, other_organization):
+    theirs = MessageFactory(organization=other_organization, status=MessageStatus.SENT)
+    post(client, [event(organization, "message.status", message_id="b-3", client_message_id=str(theirs.pk),
+                        phone=theirs.phone, status="read", error_code=None, error=None),
+                  status_event(organization, "logged_out", reason="device_removed")])
+    theirs.refresh_from_db()
+    assert theirs.status == MessageStatus.SENT and theirs.bridge_message_id == ""
+    assert not WhatsAppSession.objects.filter(organization=other_organization).exists()
+    assert not StaffAlert.objects.filter(organization=other_organization).exists()
+
+
+def test_a_reply_from_an_unknown_number_is_stored_as_an_unknown_contact(client, organization):
+    post(client, [event(organization, "message.inbound", message_id="wa-9", **{"from": "+573159990000"},
+                        text="¿Tienen citas el sábado?", button_id=None, push_name="Laura", timestamp=0)])
+    message = Message.objects.get(direction="in")
+    assert (message.patient, message.contact_name, message.kind) == (None, "Laura", MessageKind.FREE_TEXT)
+
+
+def test_a_session_that_needs_relinking_raises_one_staff_alert(client, organization):
+    post(client, [status_event(organization, "connected", phone_number="+573009998877")])
+    post(client, [status_event(organization, "logged_out", reason="device_removed")])
+    post(client, [status_event(organization, "logged_out", reason="device_removed")])
+    assert StaffAlert.objects.filter(organization=organization, kind=AlertKind.SESSION_NEEDS_RELINK).count() == 1
+
+
+def test_events_for_an_unknown_organization_are_ignored(client):
+    resp = post(client, [{"id": "e1", "type": "session.status", "organization_id": "999999", "timestamp": "",
+                          "data": {"status": "connected"}}])
+    assert resp.status_code == 200
+    assert not WhatsAppSession.objects.exists()

@@ -1,0 +1,103 @@
+import json
+
+from django import forms
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from apps.common.exceptions import ApplicationError
+from apps.organizations.models import MANAGER_ROLES
+from apps.organizations.roles import role_required
+from apps.whatsapp import services
+from apps.whatsapp.client import BridgeError
+from apps.whatsapp.events import MalformedEvents, events_process, signature_valid
+from apps.whatsapp.models import Engine
+
+
+class LinkForm(forms.Form):
+    engine = forms.ChoiceField(label=_("Engine"), choices=Engine.choices, initial=Engine.SANDBOX)
+
+
+class PairingForm(forms.Form):
+    phone = forms.CharField(label=_("Phone number of the WhatsApp account"), max_length=30)
+
+
+@role_required(*MANAGER_ROLES)
+def link_page(request):
+    session = services.session_get(organization=request.organization)
+    return render(request, "whatsapp/link.html", {
+        "session": session, "pairing_form": PairingForm(), "engines": Engine.choices,
+    })
+
+
+def _status_fragment(request, *, error: str = "", pairing_code: str = "", pairing_form=None):
+    qr = None
+    bridge_down = False
+    try:
+        session, qr = services.session_refresh(organization=request.organization)
+    except BridgeError:
+        session, bridge_down = services.session_get(organization=request.organization), True
+    return render(request, "whatsapp/_status.html", {
+        "session": session, "qr": qr, "bridge_down": bridge_down, "error": error, "pairing_code": pairing_code,
+        "pairing_form": pairing_form or PairingForm(), "engines": Engine.choices,
+    })
+
+
+@role_required(*MANAGER_ROLES)
+def link_status(request):
+    return _status_fragment(request)
+
+
+@role_required(*MANAGER_ROLES)
+@require_POST
+def link_start(request):
+    form = LinkForm(request.POST)
+    if not form.is_valid():
+        return _status_fragment(request, error="; ".join(form.errors.get("engine", [])))
+    try:
+        services.session_link_start(organization=request.organization, engine=form.cleaned_data["engine"])
+    except ApplicationError as exc:
+        return _status_fragment(request, error=exc.message)
+    return _status_fragment(request)
+
+
+@role_required(*MANAGER_ROLES)
+@require_POST
+def unlink(request):
+    try:
+        services.session_unlink(organization=request.organization)
+    except ApplicationError as exc:
+        return _status_fragment(request, error=exc.message)
+    return _status_fragment(request)
+
+
+@role_required(*MANAGER_ROLES)
+@require_POST
+def pairing_code(request):
+    form = PairingForm(request.POST)
+    if form.is_valid():
+        try:
+            code = services.session_pairing_code(organization=request.organization, phone=form.cleaned_data["phone"])
+        except ApplicationError as exc:
+            form.add_error("phone", exc.message)
+        else:
+            return _status_fragment(request, pairing_code=code)
+    return _status_fragment(request, pairing_form=form)
+
+
+@csrf_exempt
+@require_POST
+def events_receive(request):
+    """The bridge's webhook: 401 unless signed with the shared secret, 400 when not a list of events."""
+    if not signature_valid(body=request.body, header=request.headers.get("X-Bridge-Signature", ""),
+                           secret=settings.WHATSAPP_EVENTS_SECRET):
+        return JsonResponse({"detail": "invalid signature", "code": "invalid_signature"}, status=401)
+    try:
+        events = json.loads(request.body)
+        applied = events_process(events=events)
+    except (ValueError, MalformedEvents) as exc:
+        return JsonResponse({"detail": str(exc), "code": "malformed", "fields": {"body": [str(exc)]}}, status=400)
+    return HttpResponse(json.dumps({"applied": applied}), content_type="application/json")
