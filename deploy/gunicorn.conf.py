@@ -16,3 +16,4 @@ errorlog = "-"
 # The client address comes from nginx; query strings are left out so tokens never reach the log.
 access_log_format = '%({x-forwarded-for}i)s %(l)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)sus'
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+proc_name = "opticaapp-web"
