@@ -228,3 +228,12 @@ WHATSAPP_SEND_RETRY_MAX_SECONDS = env.int("WHATSAPP_SEND_RETRY_MAX_SECONDS", def
 WHATSAPP_SEND_MAX_ATTEMPTS = env.int("WHATSAPP_SEND_MAX_ATTEMPTS", default=20)
 # A job whose worker sent no heartbeat for this long is put back in the queue.
 WHATSAPP_STALLED_JOB_SECONDS = env.int("WHATSAPP_STALLED_JOB_SECONDS", default=90)
+
+# --- Patients --------------------------------------------------------------------------------
+
+# Names of the patients app's choice sets in the OpenAPI schema ("status" and "kind" also exist elsewhere).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "PrescriptionStatusEnum": "apps.patients.models.optical.PrescriptionStatus",
+    "PrescriptionKindEnum": "apps.patients.models.optical.PrescriptionKind",
+    "PrismBaseEnum": "apps.patients.models.optical.PrismBase",
+})

@@ -16,7 +16,7 @@ from apps.patients.models import (
 )
 from apps.patients.phones import phone_parse
 
-_PHONE_OR_DOCUMENT = re.compile(r"^[+\d][\d\s().\-]*$")
+_PHONE_OR_DOCUMENT = re.compile(r"^[+(\d][\d\s().\-]*$")
 
 
 def text_fold(value: str) -> str:

@@ -1,0 +1,133 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from apps.patients.models import EYES, Patient, Prescription, Visit
+from apps.patients.models.optical import BINOCULAR_PD, RANGES
+from apps.patients.phones import phone_normalize
+from apps.patients.selectors import optometrists_for_organization
+from apps.patients.services import PATIENT_FIELDS, document_normalize
+from apps.patients.services.optical import CONTACT_LENS_FIELDS
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form's fields (on the form itself for fields it lacks)."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class PatientForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = PATIENT_FIELDS
+        widgets = {
+            "birth_date": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "phone": forms.TextInput(attrs={"inputmode": "tel", "placeholder": "300 123 4567"}),
+        }
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.instance.organization = organization
+        self.fields["whatsapp_consent_source"].help_text = _("Required when the patient consents.")
+
+    def clean_phone(self):
+        try:
+            return phone_normalize(self.cleaned_data["phone"], region=self.organization.default_phone_region)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["phone"]) from None
+
+    def clean_document_number(self):
+        return document_normalize(self.cleaned_data["document_number"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("document_number") and cleaned.get("document_type"):
+            duplicates = Patient.objects.filter(organization=self.organization, document_type=cleaned["document_type"],
+                                                document_number=cleaned["document_number"])
+            if duplicates.exclude(pk=self.instance.pk).exists():
+                self.add_error("document_number", _("A patient with this document already exists in this clinic."))
+        if not cleaned.get("whatsapp_consent"):
+            cleaned["whatsapp_consent_source"] = ""
+        return cleaned
+
+
+class VisitForm(forms.ModelForm):
+    class Meta:
+        model = Visit
+        fields = ("visit_date", "optometrist", "reason", "anamnesis", "findings", "diagnosis", "plan")
+        widgets = {
+            "visit_date": DateInput(),
+            **{name: forms.Textarea(attrs={"rows": 3}) for name in ("anamnesis", "findings", "diagnosis", "plan")},
+        }
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["optometrist"].queryset = optometrists_for_organization(organization=organization)
+        self.fields["optometrist"].label_from_instance = lambda user: user.get_full_name()
+
+
+class AddendumForm(forms.Form):
+    text = forms.CharField(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _number_attrs(low, high, step):
+    return {"min": str(low), "max": str(high), "step": str(step or "0.01"), "inputmode": "decimal"}
+
+
+class PrescriptionForm(forms.ModelForm):
+    class Meta:
+        model = Prescription
+        fields = ("kind", "visit", *Prescription.VALUE_FIELDS, "expires_on", "notes")
+        widgets = {"expires_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.patient = patient
+        self.instance.organization_id = patient.organization_id
+        self.fields["visit"].queryset = Visit.objects.filter(patient=patient)
+        for eye in EYES:
+            for kind, limits in RANGES.items():
+                self.fields[f"{eye}_{kind}"].widget.attrs.update(_number_attrs(*limits))
+            self.fields[f"{eye}_axis"].widget.attrs.update({"min": "1", "max": "180", "step": "1"})
+        self.fields["pd"].widget.attrs.update(_number_attrs(*BINOCULAR_PD))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == "spectacles":
+            for field in CONTACT_LENS_FIELDS:
+                if cleaned.get(field) not in (None, ""):
+                    self.add_error(field, _("Base curve, diameter and brand are for contact lenses."))
+        return cleaned
+
+    ROW_LABELS = {
+        "sphere": _("Sphere"), "cylinder": _("Cylinder"), "axis": _("Axis"), "add": _("Add"), "prism": _("Prism"),
+        "prism_base": _("Prism base"), "va_distance": _("Distance VA"), "va_near": _("Near VA"),
+        "pd": _("Monocular PD (mm)"), "base_curve": _("Base curve (mm)"), "diameter": _("Diameter (mm)"),
+        "brand": _("Lens brand"),
+    }
+
+    def eye_rows(self):
+        """The per-eye fields as a grid for the template: [(label, [OD bound field, OS bound field]), ...]."""
+        return [(label, [self[f"{eye}_{name}"] for eye in EYES]) for name, label in self.ROW_LABELS.items()]
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label=_("Spreadsheet (CSV or XLSX)"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise ValidationError(_("Upload a .csv or .xlsx file."))
+        return upload

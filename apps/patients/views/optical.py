@@ -1,0 +1,91 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from apps.common.exceptions import ApplicationError
+from apps.organizations.models import Role
+from apps.organizations.roles import role_required
+from apps.organizations.scoping import get_scoped_or_404
+from apps.patients.forms import PrescriptionForm, add_service_errors
+from apps.patients.models import Patient, Prescription
+from apps.patients.services import prescription_create, prescription_finalize, prescription_update
+from apps.patients.services.optical import PRESCRIPTION_FIELDS
+
+
+def _prescriptions():
+    return Prescription.objects.select_related("patient", "prescriber", "visit", "supersedes")
+
+
+def _save(request, form, save):
+    try:
+        return save()
+    except ApplicationError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+    return None
+
+
+@role_required()
+def prescription_create_view(request, patient_pk):
+    patient = get_scoped_or_404(Patient, request.organization, pk=patient_pk)
+    initial = {"visit": request.GET.get("visit")} if request.GET.get("visit") else {}
+    form = PrescriptionForm(request.POST or None, patient=patient, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = {field: form.cleaned_data[field] for field in PRESCRIPTION_FIELDS}
+        prescription = _save(request, form, lambda: prescription_create(
+            organization=request.organization, patient=patient, actor=request.user, data=data))
+        if prescription is not None:
+            messages.success(request, _("Draft prescription saved."))
+            return redirect("prescription-detail", pk=prescription.pk)
+    return render(request, "patients/prescription_form.html", {"form": form, "patient": patient})
+
+
+@role_required()
+def prescription_detail(request, pk):
+    prescription = get_scoped_or_404(_prescriptions(), request.organization, pk=pk)
+    return render(request, "patients/prescription_detail.html", {
+        "prescription": prescription, "patient": prescription.patient,
+        "can_finalize": request.membership.role == Role.OPTOMETRIST and prescription.is_draft,
+    })
+
+
+@role_required()
+def prescription_update_view(request, pk):
+    prescription = get_scoped_or_404(_prescriptions(), request.organization, pk=pk)
+    if not prescription.is_draft:
+        messages.error(request, _("Only a draft prescription can be edited: write a new one."))
+        return redirect("prescription-detail", pk=prescription.pk)
+    form = PrescriptionForm(request.POST or None, instance=prescription, patient=prescription.patient)
+    if request.method == "POST" and form.is_valid():
+        data = {field: form.cleaned_data[field] for field in PRESCRIPTION_FIELDS}
+        saved = _save(request, form, lambda: prescription_update(
+            prescription=Prescription.objects.get(pk=prescription.pk), actor=request.user, data=data))
+        if saved is not None:
+            messages.success(request, _("Draft prescription saved."))
+            return redirect("prescription-detail", pk=prescription.pk)
+    return render(request, "patients/prescription_form.html", {
+        "form": form, "patient": prescription.patient, "prescription": prescription})
+
+
+@role_required(Role.OPTOMETRIST)
+@require_POST
+def prescription_finalize_view(request, pk):
+    prescription = get_scoped_or_404(Prescription, request.organization, pk=pk)
+    try:
+        prescription_finalize(prescription=prescription, actor=request.user)
+    except (ApplicationError, ValidationError) as exc:
+        messages.error(request, getattr(exc, "message", None) or "; ".join(exc.messages))
+    else:
+        messages.success(request, _("Prescription finalized; it replaces the previous one."))
+    return redirect("prescription-detail", pk=prescription.pk)
+
+
+@role_required()
+def prescription_print(request, pk):
+    prescription = get_scoped_or_404(_prescriptions(), request.organization, pk=pk)
+    return render(request, "patients/prescription_print.html", {
+        "prescription": prescription, "patient": prescription.patient, "organization": request.organization,
+    })
