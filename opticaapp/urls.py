@@ -9,6 +9,7 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include("apps.organizations.api.urls")),
+    path("", include("apps.appointments.api.urls")),
     path("", include("apps.patients.api.urls")),
     path("", include("apps.notifications.api.urls")),
 ]
@@ -18,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("organizations/", include("apps.organizations.urls")),
+    path("appointments/", include("apps.appointments.urls")),
     path("", include("apps.patients.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("whatsapp/", include("apps.whatsapp.urls")),

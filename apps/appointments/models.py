@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.common.models import TimeStampedModel
 from apps.organizations.models import Organization
@@ -145,13 +146,14 @@ class SchedulingSettings(models.Model):
         return str(self.organization)
 
 
+# Labels carry a context: Spanish agrees them with "cita" (Confirmada, Cancelada...).
 class AppointmentStatus(models.TextChoices):
-    SCHEDULED = "scheduled", _("Scheduled")
-    ARRIVED = "arrived", _("Arrived")
-    IN_PROGRESS = "in_progress", _("In progress")
-    COMPLETED = "completed", _("Completed")
-    NO_SHOW = "no_show", _("No-show")
-    CANCELLED = "cancelled", _("Cancelled")
+    SCHEDULED = "scheduled", pgettext_lazy("appointment", "Scheduled")
+    ARRIVED = "arrived", pgettext_lazy("appointment", "Arrived")
+    IN_PROGRESS = "in_progress", pgettext_lazy("appointment", "In progress")
+    COMPLETED = "completed", pgettext_lazy("appointment", "Completed")
+    NO_SHOW = "no_show", pgettext_lazy("appointment", "No-show")
+    CANCELLED = "cancelled", pgettext_lazy("appointment", "Cancelled")
 
 
 # Appointments in these states free their slot (the exclusion constraint ignores them).
@@ -159,12 +161,12 @@ RELEASED_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 
 
 class ConfirmationStatus(models.TextChoices):
-    UNCONFIRMED = "unconfirmed", _("Unconfirmed")
-    REQUESTED = "requested", _("Confirmation requested")
-    CONFIRMED = "confirmed", _("Confirmed")
-    DECLINED = "declined", _("Declined")
-    CALLBACK_REQUESTED = "callback_requested", _("Callback requested")
-    NO_RESPONSE = "no_response", _("No response")
+    UNCONFIRMED = "unconfirmed", pgettext_lazy("appointment", "Unconfirmed")
+    REQUESTED = "requested", pgettext_lazy("appointment", "Confirmation requested")
+    CONFIRMED = "confirmed", pgettext_lazy("appointment", "Confirmed")
+    DECLINED = "declined", pgettext_lazy("appointment", "Declined")
+    CALLBACK_REQUESTED = "callback_requested", pgettext_lazy("appointment", "Callback requested")
+    NO_RESPONSE = "no_response", pgettext_lazy("appointment", "No response")
 
 
 class CancelledBy(models.TextChoices):

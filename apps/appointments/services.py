@@ -82,13 +82,16 @@ def _check_slot(*, organization, provider: Provider, start: dt.datetime, end: dt
     if override:
         return
     if start < timezone.now() - PAST_GRACE:
-        raise ApplicationError(_("This time is in the past. Only an administrator can record it."), field="start")
+        raise ApplicationError(_("This time is in the past. Only an administrator can record it."), field="start",
+                               code="past")
     if not fits_working_hours(provider=provider, start=start, end=end, zone=organization.zone):
         raise ApplicationError(
-            _("This time is outside %(provider)s's working hours.") % {"provider": provider}, field="start"
+            _("This time is outside %(provider)s's working hours.") % {"provider": provider}, field="start",
+            code="outside_hours",
         )
     if overlaps_time_off(provider=provider, start=start, end=end):
-        raise ApplicationError(_("%(provider)s is off at this time.") % {"provider": provider}, field="start")
+        raise ApplicationError(_("%(provider)s is off at this time.") % {"provider": provider}, field="start",
+                               code="time_off")
 
 
 def _check_belongs(organization, **objects) -> None:

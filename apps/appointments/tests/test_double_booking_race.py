@@ -42,7 +42,8 @@ def test_of_two_simultaneous_bookings_of_one_slot_exactly_one_wins(organization,
     losers = [r for r in results if isinstance(r, ApplicationError)]
     assert (len(winners), len(losers)) == (1, 1)
     assert losers[0].field == "start"
-    assert "already has an appointment" in losers[0].message
+    assert losers[0].code == "overlap"
+    assert provider.display_name in losers[0].message
     assert list(Appointment.objects.values_list("pk", flat=True)) == [winners[0].pk]
     assert connection.vendor == "postgresql"
 
