@@ -81,5 +81,9 @@ bench: install
 	@$(DB_ENV) && export DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-secret-key} && \
 	  $(PY) -m bench.run_all
 
+# A backup of the local database and bridge store into var/backups (production: docs/operations.md).
+backup: install
+	@$(DB_ENV) && BACKUP_DIR=$${BACKUP_DIR:-$(CURDIR)/var/backups} deploy/backup.sh
+
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
