@@ -2,10 +2,13 @@
 the bridge key and the events secret required and different, on the Django side and the bridge's."""
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+
+from whatsapp_bridge import config as bridge_config
 
 from .conftest import ROOT
 
@@ -91,3 +94,31 @@ def test_the_production_settings_values():
 
     assert result.stdout.strip().splitlines()[-1] == (
         "True True True 31536000 ['https://clinica.example.com'] ('HTTP_X_FORWARDED_PROTO', 'https')")
+
+
+def _documented_env() -> dict:
+    """The .env of docs/operations.md (section 1.3), its <placeholders> filled in: secret N gets one value."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    block = next(b for b in text.split("```sh")[1:] if "DJANGO_DEBUG=0" in b.split("```")[0]).split("```")[0]
+    values = {}
+    for line in block.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        value = re.sub(r"<secret (\d)[^>]*>", lambda m: f"generated-secret-{m.group(1)}-{'x7Qm2' * 8}", value)
+        values[name] = re.sub(r"<[^>]+>", "placeholder", value)
+    return values
+
+
+def test_the_environment_documented_in_operations_md_passes_check_deploy_and_starts_the_bridge_config():
+    env = _documented_env()
+    assert env["DJANGO_DEBUG"] == "0" and env["BRIDGE_SANDBOX"] == "0"
+    assert env["WHATSAPP_BRIDGE_API_KEY"] == env["BRIDGE_API_KEY"] != env["WHATSAPP_EVENTS_SECRET"]
+    assert env["WHATSAPP_EVENTS_SECRET"] == env["BRIDGE_EVENTS_SECRET"]
+
+    result = _check(env, "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stderr + result.stdout
+    settings = bridge_config.load({k: v for k, v in env.items() if k.startswith("BRIDGE_")})
+    assert (settings.sandbox, settings.host, settings.port) == (False, "127.0.0.1", 3000)
