@@ -36,7 +36,7 @@ def _validate_row(organization: Organization, raw: dict) -> tuple[dict, dict]:
         patient.whatsapp_consent_at = timezone.now()
     try:
         # Duplicates are not errors: they are reported and skipped, in one query for the whole file.
-        patient.full_clean(exclude=list(errors), validate_unique=False)
+        patient.full_clean(exclude=list(errors), validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
