@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "apps.appointments",
     "apps.notifications",
     "apps.whatsapp",
+    "apps.inbox",
+    "apps.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "apps.organizations.context_processors.organization",
+                "apps.inbox.context_processors.inbox",
             ],
         },
     },

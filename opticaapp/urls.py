@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.dashboard import views as dashboard_views
 from opticaapp import views
 
 api_patterns = [
@@ -12,10 +13,11 @@ api_patterns = [
     path("", include("apps.appointments.api.urls")),
     path("", include("apps.patients.api.urls")),
     path("", include("apps.notifications.api.urls")),
+    path("", include("apps.inbox.api.urls")),
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", dashboard_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("organizations/", include("apps.organizations.urls")),
@@ -24,6 +26,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("whatsapp/", include("apps.whatsapp.urls")),
     path("notifications/", include("apps.notifications.urls")),
+    path("inbox/", include("apps.inbox.urls")),
+    path("dashboard/", include("apps.dashboard.urls")),
     path("api/", include((api_patterns, "api"))),
 ]
 

@@ -138,4 +138,4 @@ def canned_reply_list(*, organization) -> QuerySet[CannedReply]:
 
 def assignable_members(*, organization) -> QuerySet[Membership]:
     return (Membership.objects.filter(organization=organization, is_active=True, user__is_active=True)
-            .select_related("user").order_by("user__first_name", "user__email"))
+            .select_related("user").order_by("user__full_name", "user__email"))
