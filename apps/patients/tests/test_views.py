@@ -251,3 +251,13 @@ def test_every_page_of_another_clinics_patient_answers_404(optometrist_client, o
     prescription.refresh_from_db()
     assert not theirs.whatsapp_opted_out and prescription.is_draft
     assert visit.addenda.count() == 0
+
+
+def test_the_patient_pages_speak_spanish(staff_client, patient):
+    listing = staff_client.get(reverse("patient-list")).content.decode()
+    detail = staff_client.get(reverse("patient-detail", args=[patient.pk])).content.decode()
+    error = staff_client.post(reverse("patient-create"), _valid_patient_form(phone="12")).content.decode()
+
+    assert "Nuevo paciente" in listing and "Nombre, documento o celular" in listing
+    assert "Datos del paciente" in detail and "Fórmulas" in detail and "Consultas" in detail
+    assert "Ingrese un número válido" in error
