@@ -1,0 +1,53 @@
+import pytest
+from django.utils import timezone
+
+from apps.appointments.tests.factories import PatientFactory
+from apps.inbox.models import Conversation
+from apps.inbox.tests.factories import InboundMessageFactory
+from apps.notifications.models import Message
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def conversation(organization):
+    patient = PatientFactory(organization=organization, whatsapp_consent=True, whatsapp_consent_at=timezone.now())
+    InboundMessageFactory(organization=organization, patient=patient, body="hola")
+    return patient
+
+
+def test_list_and_detail_with_messages(staff_api, conversation):
+    listing = staff_api.get("/api/conversations/", {"filter": "open"}).json()
+    [row] = listing["results"]
+    assert row["unread"] == 1 and row["effective_state"] == "open" and row["patient"] == conversation.pk
+
+    detail = staff_api.get(f"/api/conversations/{row['id']}/").json()
+    assert [m["body"] for m in detail["messages"]] == ["hola"]
+
+
+def test_patch_state_and_assignment(staff_api, staff_user, conversation):
+    pk = staff_api.get("/api/conversations/").json()["results"][0]["id"]
+    response = staff_api.patch(f"/api/conversations/{pk}/", {"state": "pending", "assigned_to": staff_user.pk},
+                               format="json")
+    assert response.status_code == 200
+    assert response.json()["state"] == "pending" and response.json()["assigned_to"] == staff_user.pk
+
+
+def test_reply_refusals_are_json_naming_the_field(staff_api, conversation):
+    pk = staff_api.get("/api/conversations/").json()["results"][0]["id"]
+    response = staff_api.post(f"/api/conversations/{pk}/reply/", {"body": ""}, format="json")
+    assert response.status_code == 400 and "body" in response.json()["fields"]
+    response = staff_api.post(f"/api/conversations/{pk}/reply/", {"body": "hola"}, format="json")
+    assert response.status_code == 400 and "not linked" in response.json()["detail"]
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_reply_when_linked_returns_the_queued_message(staff_api, conversation, whatsapp_linked):
+    pk = Conversation.objects.get().pk if Conversation.objects.exists() else (
+        staff_api.get("/api/conversations/").json()["results"][0]["id"])
+    response = staff_api.post(f"/api/conversations/{pk}/reply/", {"body": "Buenos días"}, format="json")
+    assert response.status_code == 201 and response.json()["status"] == "queued"
+
+
+def test_unknown_filter_is_a_400(staff_api):
+    assert staff_api.get("/api/conversations/", {"filter": "nope"}).status_code == 400

@@ -1,0 +1,67 @@
+"""Clinic A never sees, counts or touches clinic B's conversations."""
+
+import pytest
+from django.urls import reverse
+
+from apps.appointments.tests.factories import PatientFactory
+from apps.inbox import selectors, services
+from apps.inbox.models import Conversation
+from apps.inbox.tests.factories import CannedReplyFactory, InboundMessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def theirs(other_organization):
+    patient = PatientFactory(organization=other_organization, first_name="Ajena")
+    InboundMessageFactory(organization=other_organization, patient=patient, body="secreto de B")
+    # Same phone as ours, other clinic: still another conversation.
+    InboundMessageFactory(organization=other_organization, patient=None, phone="+573009990000")
+    services.conversations_sync(organization=other_organization)
+    return Conversation.objects.filter(organization=other_organization).first()
+
+
+def test_the_list_and_the_count_show_only_our_conversations(staff_client, organization, theirs):
+    InboundMessageFactory(organization=organization, patient=None, phone="+573009990000")
+
+    page = staff_client.get(reverse("inbox"), {"filter": "all"})
+
+    html = page.content.decode()
+    assert "secreto de B" not in html and "Ajena" not in html
+    assert page.context["nav_unread_count"] == 1
+    assert {c.organization_id for c in page.context["conversations"]} == {organization.pk}
+    assert selectors.unread_conversation_count(organization=organization) == 1
+
+
+@pytest.mark.parametrize("name", ["conversation-detail", "conversation-thread"])
+def test_another_clinics_conversation_is_404(staff_client, theirs, name):
+    assert staff_client.get(reverse(name, args=[theirs.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("name,data", [("conversation-reply", {"body": "hola"}),
+                                       ("conversation-state", {"state": "resolved"}),
+                                       ("conversation-assign", {"assigned_to": ""})])
+def test_another_clinics_conversation_cannot_be_changed(staff_client, theirs, name, data):
+    assert staff_client.post(reverse(name, args=[theirs.pk]), data).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.state == "open"
+
+
+def test_another_clinics_patient_gets_no_conversation_here(staff_client, other_organization):
+    patient = PatientFactory(organization=other_organization)
+    assert staff_client.get(reverse("patient-conversation", args=[patient.pk])).status_code == 404
+
+
+def test_another_clinics_canned_replies_are_invisible(staff_client, other_organization):
+    canned = CannedReplyFactory(organization=other_organization, title="De B")
+    assert "De B" not in staff_client.get(reverse("canned-reply-list")).content.decode()
+    assert staff_client.get(reverse("canned-reply-edit", args=[canned.pk])).status_code == 404
+    assert staff_client.post(reverse("canned-reply-delete", args=[canned.pk])).status_code == 404
+
+
+def test_the_api_lists_only_our_conversations_and_404s_theirs(staff_api, organization, theirs):
+    InboundMessageFactory(organization=organization, body="nuestro")
+    listing = staff_api.get("/api/conversations/").json()
+    assert [c["last_body"] for c in listing["results"]] == ["nuestro"]
+    assert staff_api.get(f"/api/conversations/{theirs.pk}/").status_code == 404
+    assert staff_api.post(f"/api/conversations/{theirs.pk}/reply/", {"body": "x"}, format="json").status_code == 404

@@ -1,0 +1,167 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.appointments.models import ConfirmationStatus
+from apps.appointments.tests.factories import AppointmentFactory, PatientFactory
+from apps.inbox import services
+from apps.inbox.models import Conversation, ConversationState
+from apps.inbox.tests.factories import CannedReplyFactory, InboundMessageFactory
+from apps.notifications.models import Direction, Message
+
+pytestmark = pytest.mark.django_db
+
+
+def _conversation(organization, **patient_fields):
+    patient = PatientFactory(organization=organization, whatsapp_consent=True, whatsapp_consent_at=timezone.now(),
+                             **patient_fields)
+    InboundMessageFactory(organization=organization, patient=patient, body="¿A qué hora abren?")
+    services.conversations_sync(organization=organization)
+    return Conversation.objects.get(organization=organization, patient=patient)
+
+
+def test_the_inbox_lists_conversations_with_their_last_message(staff_client, organization):
+    conversation = _conversation(organization, first_name="Marta")
+
+    html = staff_client.get(reverse("inbox")).content.decode()
+
+    assert f'data-conversation-id="{conversation.pk}"' in html
+    assert "Marta" in html and "¿A qué hora abren?" in html
+
+
+def test_the_list_refreshes_as_a_fragment_for_htmx(staff_client, organization):
+    _conversation(organization)
+    response = staff_client.get(reverse("inbox"), {"filter": "all"}, HTTP_HX_REQUEST="true")
+    assert response.templates[0].name == "inbox/_conversation_list.html"
+
+
+def test_the_nav_badge_counts_unread_conversations_and_opening_one_reads_it(staff_client, organization):
+    conversation = _conversation(organization)
+    page = staff_client.get(reverse("inbox"))
+    assert page.context["nav_unread_count"] == 1
+    assert 'id="nav-unread"' in page.content.decode()
+
+    staff_client.get(reverse("conversation-detail", args=[conversation.pk]))
+
+    assert staff_client.get(reverse("inbox")).context["nav_unread_count"] == 0
+
+
+def test_the_nav_badge_costs_one_query(staff_client, organization, django_assert_num_queries, rf, staff_user):
+    from apps.inbox.context_processors import inbox
+
+    _conversation(organization)
+    request = rf.get("/")
+    request.user, request.organization = staff_user, organization
+    with django_assert_num_queries(1):
+        assert inbox(request) == {"nav_unread_count": 1}
+
+
+def test_the_conversation_shows_the_thread_with_delivery_ticks_and_failures(staff_client, organization):
+    conversation = _conversation(organization)
+    Message.objects.create(organization=organization, patient=conversation.patient, direction=Direction.OUTBOUND,
+                           kind="free_text", phone=conversation.patient.phone, body="Abrimos a las 8",
+                           status="read")
+    Message.objects.create(organization=organization, patient=conversation.patient, direction=Direction.OUTBOUND,
+                           kind="free_text", phone=conversation.patient.phone, body="¿Me escuchas?",
+                           status="failed", error="Number not on WhatsApp")
+
+    html = staff_client.get(reverse("conversation-thread", args=[conversation.pk])).content.decode()
+
+    assert html.index("¿A qué hora abren?") < html.index("Abrimos a las 8") < html.index("¿Me escuchas?")
+    assert 'data-status="read"' in html
+    assert "Number not on WhatsApp" in html
+
+
+def test_a_reply_from_the_inbox_is_queued(staff_client, organization, whatsapp_linked, staff_user):
+    conversation = _conversation(organization)
+
+    response = staff_client.post(reverse("conversation-reply", args=[conversation.pk]), {"body": "A las 8"},
+                                 HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200 and response["HX-Trigger"] == "inbox-refresh"
+    reply = Message.objects.get(organization=organization, direction=Direction.OUTBOUND)
+    assert (reply.body, reply.status, reply.sent_by) == ("A las 8", "queued", staff_user)
+
+
+@pytest.mark.parametrize("case", ["empty", "opted_out", "not_linked"])
+def test_a_refused_reply_says_why_and_queues_nothing(staff_client, organization, case, request):
+    if case != "not_linked":
+        request.getfixturevalue("whatsapp_linked")
+    conversation = _conversation(organization, whatsapp_opted_out=case == "opted_out")
+    body = "   " if case == "empty" else "Hola"
+
+    response = staff_client.post(reverse("conversation-reply", args=[conversation.pk]), {"body": body},
+                                 HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert 'id="reply-error"' in html
+    expected = {"empty": "Write a reply", "opted_out": "STOP", "not_linked": "not linked"}[case]
+    assert expected in html
+    assert not Message.objects.filter(direction=Direction.OUTBOUND).exists()
+
+
+def test_the_conversation_warns_when_whatsapp_is_not_linked(staff_client, organization):
+    conversation = _conversation(organization)
+    html = staff_client.get(reverse("conversation-detail", args=[conversation.pk])).content.decode()
+    assert 'id="not-linked"' in html
+
+
+def test_staff_change_state_and_assign(staff_client, organization, staff_user):
+    conversation = _conversation(organization)
+    staff_client.post(reverse("conversation-state", args=[conversation.pk]), {"state": "resolved"})
+    staff_client.post(reverse("conversation-assign", args=[conversation.pk]), {"assigned_to": str(staff_user.pk)})
+    conversation.refresh_from_db()
+    assert conversation.state == ConversationState.RESOLVED and conversation.assigned_to == staff_user
+
+
+def test_the_next_appointment_can_be_confirmed_and_cancelled_from_the_conversation(staff_client, organization):
+    conversation = _conversation(organization)
+    appointment = AppointmentFactory(organization=organization, patient=conversation.patient,
+                                     start=timezone.now() + dt.timedelta(days=2))
+
+    html = staff_client.get(reverse("conversation-detail", args=[conversation.pk])).content.decode()
+    assert f'data-appointment-id="{appointment.pk}"' in html
+
+    staff_client.post(reverse("conversation-appointment", args=[conversation.pk, appointment.pk, "confirm"]))
+    appointment.refresh_from_db()
+    assert appointment.confirmation == ConfirmationStatus.CONFIRMED
+
+    staff_client.post(reverse("conversation-appointment", args=[conversation.pk, appointment.pk, "cancel"]))
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled" and appointment.cancelled_by == "staff"
+
+
+def test_another_patients_appointment_cannot_be_touched_from_a_conversation(staff_client, organization):
+    conversation = _conversation(organization)
+    other = AppointmentFactory(organization=organization, start=timezone.now() + dt.timedelta(days=2))
+    staff_client.post(reverse("conversation-appointment", args=[conversation.pk, other.pk, "confirm"]))
+    other.refresh_from_db()
+    assert other.confirmation == ConfirmationStatus.UNCONFIRMED
+
+
+def test_canned_replies_are_offered_filled_in(staff_client, organization):
+    conversation = _conversation(organization, first_name="Rosa")
+    CannedReplyFactory(organization=organization, title="Saludo", body="Hola {patient_first_name}")
+    html = staff_client.get(reverse("conversation-detail", args=[conversation.pk])).content.decode()
+    assert 'data-text="Hola Rosa"' in html
+
+
+def test_canned_replies_are_managed_per_clinic(staff_client, organization):
+    response = staff_client.post(reverse("canned-reply-list"), {"title": "Horario", "body": "8 a 6 en {clinic}"})
+    assert response.status_code == 302
+    response = staff_client.post(reverse("canned-reply-list"), {"title": "Mal", "body": "Hola {nombre}"})
+    assert response.status_code == 200 and "nombre" in response.content.decode()
+    assert list(organization.canned_replies.values_list("title", flat=True)) == ["Horario"]
+
+
+def test_a_patient_page_link_starts_a_conversation(staff_client, organization):
+    patient = PatientFactory(organization=organization)
+    response = staff_client.get(reverse("patient-conversation", args=[patient.pk]))
+    conversation = Conversation.objects.get(organization=organization, patient=patient)
+    assert response.url == reverse("conversation-detail", args=[conversation.pk])
+
+
+def test_logged_out_visitors_are_sent_to_log_in(client, organization):
+    assert client.get(reverse("inbox")).status_code == 302
