@@ -52,7 +52,7 @@ BACKUP_REMOTE="${BACKUP_REMOTE:-}"
 [[ "$BACKUP_KEEP_DAILY" =~ ^[1-9][0-9]*$ ]] || die "--keep-daily must be 1 or more"
 [[ "$BACKUP_KEEP_WEEKLY" =~ ^[0-9]+$ ]] || die "--keep-weekly must be 0 or more"
 
-db_url="$(libpq_url "$DATABASE_URL")"
+set_db_url "$DATABASE_URL"
 find_pg_bin "$db_url"
 
 now="${BACKUP_NOW:-now}"

@@ -28,15 +28,33 @@ load_env_file() {
   done <"$file"
 }
 
-# libpq understands postgres:// and postgresql:// URLs, including a percent-encoded socket
-# directory as the host (the embedded server's URLs); django-environ also accepts these aliases.
-libpq_url() {
-  local url="$1"
+# Sets db_url to a libpq URL for $1 without its password, which goes to PGPASSWORD instead, so it is
+# never seen in `ps` or a log. libpq understands postgres:// and postgresql:// URLs, including a
+# percent-encoded socket directory as the host (the embedded server's URLs); django-environ also
+# accepts the other aliases.
+set_db_url() {
+  local url="$1" scheme rest authority userinfo password
   case "$url" in
-    postgres://* | postgresql://*) printf '%s' "$url" ;;
-    pgsql://* | psql://* | postgis://*) printf 'postgresql://%s' "${url#*://}" ;;
+    postgres://* | postgresql://* | pgsql://* | psql://* | postgis://*) ;;
     *) die "DATABASE_URL must be a postgres:// URL" ;;
   esac
+  scheme="postgresql://"
+  rest="${url#*://}"
+  authority="${rest%%/*}"
+  rest="${rest:${#authority}}"
+  if [[ "$authority" == *@* ]]; then
+    userinfo="${authority%@*}"
+    authority="${authority##*@}"
+    if [[ "$userinfo" == *:* ]]; then
+      password="${userinfo#*:}"
+      userinfo="${userinfo%%:*}"
+      PGPASSWORD="$(printf '%s' "$password" | python3 -c 'import sys, urllib.parse; sys.stdout.write(urllib.parse.unquote(sys.stdin.read()))')"
+      export PGPASSWORD
+    fi
+    authority="$userinfo@$authority"
+  fi
+  # shellcheck disable=SC2034 # read by the scripts that source this file
+  db_url="$scheme$authority$rest"
 }
 
 # The URL with its password hidden, for log lines.

@@ -56,7 +56,7 @@ fi
 if ((no_db == 0)); then
   : "${DATABASE_URL:?DATABASE_URL (or --database-url) names the empty target database}"
   [[ -f "$backup/db.dump" ]] || die "$backup has no db.dump"
-  db_url="$(libpq_url "$DATABASE_URL")"
+  set_db_url "$DATABASE_URL"
   find_pg_bin "$db_url"
   # Tables, views and sequences of our own (not of an extension) make a database non-empty.
   objects="$("$PG_BIN/psql" "$db_url" -XAtq -v ON_ERROR_STOP=1 -c "

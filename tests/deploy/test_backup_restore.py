@@ -94,7 +94,8 @@ def test_backup_then_restore_into_a_fresh_database_gives_the_same_rows(fresh_dat
     assert sorted(p.name for p in folder.iterdir()) == ["MANIFEST", "SHA256SUMS", "bridge", "db.dump"]
     assert not list((folder / "bridge").glob("*-wal"))
     manifest = dict(line.split("=", 1) for line in (folder / "MANIFEST").read_text().splitlines())
-    assert manifest["database"] == source_url  # no password in this URL, nothing hidden
+    assert manifest["database"].startswith("postgresql://")
+    assert manifest["database"].endswith(f"/{connection.settings_dict['NAME']}")
     server_major = connection.cursor().connection.info.server_version // 10000
     # The scripts picked the client programs of the server's own major version.
     assert f"(PostgreSQL) {server_major}." in manifest["pg_dump"]
@@ -179,6 +180,23 @@ def test_a_damaged_backup_is_refused(tmp_path, fresh_database):
     assert "checksums do not match" in result.stderr
     with connect(target) as conn:
         assert _tables(conn) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_password_is_never_printed_nor_written(tmp_path):
+    settings = dict(connection.settings_dict)
+    if not settings.get("PASSWORD"):
+        # This server trusts local connections, so any password is accepted and the output can be checked.
+        settings["PASSWORD"] = "Sup3r:secret/@pw"
+    password = settings["PASSWORD"]
+
+    result = run_script("backup.sh", "--dir", str(tmp_path / "backups"),
+                        env={"DATABASE_URL": libpq_url(settings)})
+
+    assert result.returncode == 0, result.stderr
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    assert password not in result.stdout + result.stderr
+    assert password not in (folder / "MANIFEST").read_text()
 
 
 @pytest.mark.django_db(transaction=True)
