@@ -83,6 +83,7 @@ async def load(make_request, total: int, concurrency: int) -> dict:
         "errors": errors,
         "per_second": round(total / elapsed, 1),
         "p50_ms": round(percentile(latencies, 50) * 1000, 2),
+        "p95_ms": round(percentile(latencies, 95) * 1000, 2),
         "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
     }
@@ -92,3 +93,40 @@ def emit(result: dict) -> None:
     result.setdefault("machine", {"cores": os.cpu_count(), "python": sys.version.split()[0]})
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def bench_environment(dbname: str, **extra: str) -> dict:
+    """A fresh, migrated database of the benchmark's own on the server DATABASE_URL names."""
+    from tests.browser.stack import database_url_for, recreate_database
+
+    recreate_database(os.environ["DATABASE_URL"], dbname)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for(os.environ["DATABASE_URL"], dbname),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "bench-only-secret-key",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "LOG_LEVEL": "WARNING",
+        "WHATSAPP_BRIDGE_API_KEY": "bench-bridge-key",
+        "WHATSAPP_EVENTS_SECRET": "bench-events-secret",
+        **extra,
+    }
+    manage(env, "migrate", "--noinput", "-v", "0")
+    return env
+
+
+def manage(env: dict, *args: str) -> str:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
+    """The web process as production runs it (deploy/gunicorn.conf.py), without the access log."""
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_ACCESS_LOG": "/dev/null"}
+    process = start([gunicorn, "opticaapp.wsgi:application", "-c", "deploy/gunicorn.conf.py"], env, f"web-{port}")
+    wait_http(f"http://127.0.0.1:{port}/api/health")
+    return process

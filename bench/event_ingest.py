@@ -1,0 +1,93 @@
+"""Benchmark 2: event ingest at Django.
+
+Signed batches of 1, 10 and 100 `message.inbound` events (free text from known patients, the
+common case that stores a Message) posted to /whatsapp/events/ under gunicorn as configured for
+production; events per second and p99 per request, against GET /api/health on the same server.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import UTC, datetime
+
+from bench.common import FULL, bench_environment, emit, free_port, load, manage, start_gunicorn, stop
+
+SECRET = "bench-events-secret"
+BATCH_SIZES = [1, 10, 100]
+EVENTS_PER_SIZE = 20000 if FULL else 2000
+CONCURRENCY = 8
+PATIENTS = 200
+
+SETUP = f"""
+from apps.organizations.models import Organization
+from apps.patients.models import Patient
+from django.utils import timezone
+org = Organization.objects.create(name="Bench", slug="bench")
+Patient.objects.bulk_create([
+    Patient(organization=org, document_number=str(10_000_000 + i), first_name="Paciente", last_name=str(i),
+            phone=f"+57300{{2000000 + i:07d}}", whatsapp_consent=True, whatsapp_consent_at=timezone.now())
+    for i in range({PATIENTS})
+])
+print(org.pk)
+"""
+
+
+def signed(events: list[dict]) -> tuple[bytes, dict]:
+    body = json.dumps(events).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"X-Bridge-Signature": signature, "Content-Type": "application/json"}
+
+
+def inbound(org_id: str, n: int) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "message.inbound",
+        "organization_id": org_id,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "data": {"message_id": f"wa-{uuid.uuid4().hex}", "from": f"+57300{2000000 + n % PATIENTS:07d}",
+                 "text": "Hola, ¿a qué hora abren el sábado?", "button_id": None, "push_name": None,
+                 "timestamp": datetime.now(UTC).isoformat()},
+    }
+
+
+def main() -> None:
+    env = bench_environment("opticaapp_bench_events", WHATSAPP_EVENTS_SECRET=SECRET)
+    org_id = manage(env, "shell", "-c", SETUP).strip().splitlines()[-1]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = start_gunicorn(env, port)
+    try:
+        results = []
+        for size in BATCH_SIZES:
+            requests = max(1, EVENTS_PER_SIZE // size)
+            batches = [signed([inbound(org_id, r * size + i) for i in range(size)]) for r in range(requests)]
+
+            async def post(client, i, batches=batches):
+                body, headers = batches[i]
+                return await client.post(f"{base}/whatsapp/events/", content=body, headers=headers)
+
+            async def health(client, i):
+                return await client.get(f"{base}/api/health")
+
+            baseline = asyncio.run(load(health, requests, CONCURRENCY))
+            ingest = asyncio.run(load(post, requests, CONCURRENCY))
+            results.append({
+                "batch_size": size,
+                "requests": ingest,
+                "events_per_second": round(ingest["per_second"] * size, 1),
+                "baseline_health": baseline,
+                "request_rate_vs_health": round(ingest["per_second"] / baseline["per_second"], 3),
+                "p99_vs_health_p99": round(ingest["p99_ms"] / baseline["p99_ms"], 2),
+            })
+        stored = manage(env, "shell", "-c",
+                        "from apps.notifications.models import Message; print(Message.objects.count())")
+        emit({"benchmark": "event_ingest", "full": FULL, "concurrency": CONCURRENCY, "results": results,
+              "messages_stored": int(stored.strip().splitlines()[-1])})
+    finally:
+        stop(web)
+
+
+if __name__ == "__main__":
+    main()

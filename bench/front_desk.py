@@ -1,0 +1,101 @@
+"""Benchmark 4: the front desk on a big clinic.
+
+With 100k patients and a year of appointments for 10 providers (BENCH_FULL=1; 20k patients and
+60 days otherwise): p50/p95 of patient search (accent-free name, document prefix, phone digits)
+and of the all-providers week calendar, with the number of database queries per page, against a
+primary-key fetch (GET /api/patients/<pk>/) on the same server.
+"""
+
+import asyncio
+import json
+
+from bench.common import FULL, bench_environment, emit, free_port, load, manage, start_gunicorn, stop
+
+PATIENTS = 100_000 if FULL else 20_000
+DAYS = 365 if FULL else 60
+REQUESTS = 200 if FULL else 60
+CONCURRENCY = 4
+
+SETUP = """
+import json
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from apps.organizations.models import Organization, Role
+from apps.organizations.services import membership_set
+org = Organization.objects.create(name="Óptica Grande", slug="bench-front-desk")
+user = get_user_model().objects.create_user("recepcion@bench.local", "bench-password-123", full_name="Recepción")
+membership_set(user=user, organization=org, role=Role.STAFF)
+session = SessionStore()
+session["_auth_user_id"] = str(user.pk)
+session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+session["_auth_user_hash"] = user.get_session_auth_hash()
+session["organization_id"] = org.pk
+session.create()
+print(json.dumps({"session": session.session_key, "user": user.pk}))
+"""
+
+# Runs inside `manage.py shell`: samples real values and counts the queries each page makes.
+PROBE = """
+import json
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.contrib.auth import get_user_model
+from apps.patients.models import Patient
+from apps.appointments.models import Appointment
+sample = Patient.objects.filter(organization__slug="bench-front-desk").exclude(phone="").order_by("pk")[1234]
+busiest = Appointment.objects.filter(organization__slug="bench-front-desk").order_by("start")[
+    Appointment.objects.filter(organization__slug="bench-front-desk").count() // 2]
+import unicodedata
+plain = unicodedata.normalize("NFKD", sample.first_name.split()[0] + " " + sample.last_name.split()[0])
+plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+urls = {
+    "search_name": "/patients/?q=" + plain.replace(" ", "+"),
+    "search_document_prefix": "/patients/?q=" + sample.document_number[:5],
+    "search_phone": "/patients/?q=" + sample.phone[-7:],
+    "week_calendar_10_providers": "/appointments/calendar/?view=week&date=" + busiest.start.date().isoformat(),
+    "pk_fetch": "/api/patients/%d/" % sample.pk,
+}
+client = Client(HTTP_HOST="127.0.0.1")
+client.force_login(get_user_model().objects.get(email="recepcion@bench.local"))
+queries = {}
+for name, url in urls.items():
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    queries[name] = len(ctx.captured_queries)
+print(json.dumps({"urls": urls, "queries": queries, "sample_name": plain}))
+"""
+
+
+def main() -> None:
+    env = bench_environment("opticaapp_bench_front_desk")
+    session = json.loads(manage(env, "shell", "-c", SETUP).strip().splitlines()[-1])["session"]
+    manage(env, "generate_patients", "--organization", "bench-front-desk", "--count", str(PATIENTS))
+    manage(env, "generate_appointments", "--organization", "bench-front-desk", "--providers", "10",
+           "--days", str(DAYS))
+    manage(env, "shell", "-c", "from django.db import connection; connection.cursor().execute('ANALYZE')")
+    probe = json.loads(manage(env, "shell", "-c", PROBE).strip().splitlines()[-1])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = start_gunicorn(env, port)
+    cookies = {"sessionid": session}
+    try:
+        pages = {}
+        for name, url in probe["urls"].items():
+            async def get(client, i, url=url):
+                return await client.get(f"{base}{url}", cookies=cookies)
+
+            timing = asyncio.run(load(get, REQUESTS, CONCURRENCY))
+            pages[name] = {**timing, "queries": probe["queries"][name]}
+        baseline = pages.pop("pk_fetch")
+        for page in pages.values():
+            page["p50_vs_pk_fetch"] = round(page["p50_ms"] / baseline["p50_ms"], 2)
+        emit({"benchmark": "front_desk", "full": FULL, "patients": PATIENTS, "appointment_days": DAYS,
+              "providers": 10, "concurrency": CONCURRENCY, "pages": pages, "baseline_pk_fetch": baseline})
+    finally:
+        stop(web)
+
+
+if __name__ == "__main__":
+    main()
