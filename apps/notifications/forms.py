@@ -24,11 +24,30 @@ class SettingsForm(forms.ModelForm):
         widgets = {"quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                    "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
 
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("quiet_start"), data.get("quiet_end")
+        if (start is None) != (end is None) and not self.has_error("quiet_start") and not self.has_error("quiet_end"):
+            self.add_error("quiet_end" if end is None else "quiet_start",
+                           _("Give both ends of the quiet hours, or neither."))
+        elif start is not None and start == end:
+            self.add_error("quiet_end", _("Quiet hours must start and end at different times."))
+        return data
+
 
 class RuleForm(forms.ModelForm):
     class Meta:
         model = ReminderRule
         fields = ["lead_hours", "skip_within_hours", "is_enabled"]
+
+    def clean(self):
+        data = super().clean()
+        lead, skip = data.get("lead_hours"), data.get("skip_within_hours")
+        if lead is not None and not 1 <= lead <= 720:
+            self.add_error("lead_hours", _("The lead time must be between 1 and 720 hours."))
+        elif lead is not None and skip is not None and skip >= lead:
+            self.add_error("skip_within_hours", _("\"Don't send within\" must be shorter than the lead time."))
+        return data
 
 
 class TemplateForm(forms.Form):

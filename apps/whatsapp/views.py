@@ -25,25 +25,26 @@ class PairingForm(forms.Form):
     phone = forms.CharField(label=_("Phone number of the WhatsApp account"), max_length=30)
 
 
-@role_required(*MANAGER_ROLES)
-def link_page(request):
-    session = services.session_get(organization=request.organization)
-    return render(request, "whatsapp/link.html", {
-        "session": session, "pairing_form": PairingForm(), "engines": Engine.choices,
-    })
-
-
-def _status_fragment(request, *, error: str = "", pairing_code: str = "", pairing_form=None):
+def _status_context(request, *, error: str = "", pairing_code: str = "", pairing_form=None) -> dict:
     qr = None
     bridge_down = False
     try:
         session, qr = services.session_refresh(organization=request.organization)
     except BridgeError:
         session, bridge_down = services.session_get(organization=request.organization), True
-    return render(request, "whatsapp/_status.html", {
+    return {
         "session": session, "qr": qr, "bridge_down": bridge_down, "error": error, "pairing_code": pairing_code,
         "pairing_form": pairing_form or PairingForm(), "engines": Engine.choices,
-    })
+    }
+
+
+@role_required(*MANAGER_ROLES)
+def link_page(request):
+    return render(request, "whatsapp/link.html", _status_context(request))
+
+
+def _status_fragment(request, **kwargs):
+    return render(request, "whatsapp/_status.html", _status_context(request, **kwargs))
 
 
 @role_required(*MANAGER_ROLES)

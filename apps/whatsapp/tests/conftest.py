@@ -35,15 +35,24 @@ def live_bridge(make_bridge, live_server):
     return make_bridge(events_url=f"{live_server.url}/whatsapp/events/")
 
 
+def _clear_job_queue() -> None:
+    # procrastinate's tables are not flushed between transactional tests: old jobs would run again.
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers CASCADE")
+
+
 @pytest.fixture
 def make_worker(tmp_path, transactional_db):
+    _clear_job_queue()
     started = []
 
-    def make(*, bridge_url: str) -> WorkerProcess:
-        worker = WorkerProcess(tmp_path, database_url=database_url(connection.settings_dict), bridge_url=bridge_url)
+    def make(*, bridge_url: str, env: dict | None = None) -> WorkerProcess:
+        worker = WorkerProcess(tmp_path, database_url=database_url(connection.settings_dict), bridge_url=bridge_url,
+                               env=env)
         started.append(worker.start())
         return worker
 
     yield make
     for worker in started:
         worker.stop()
+    _clear_job_queue()

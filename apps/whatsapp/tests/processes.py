@@ -133,7 +133,8 @@ def database_url(settings_dict: dict) -> str:
 class WorkerProcess:
     """`manage.py procrastinate worker` on the test database, sending through `bridge_url`."""
 
-    def __init__(self, log_dir: Path, *, database_url: str, bridge_url: str):
+    def __init__(self, log_dir: Path, *, database_url: str, bridge_url: str, env: dict | None = None):
+        self.extra_env = env or {}
         self.log_path = log_dir / "worker.log"
         self.database_url = database_url
         self.bridge_url = bridge_url
@@ -146,6 +147,7 @@ class WorkerProcess:
                    WHATSAPP_EVENTS_SECRET=EVENTS_SECRET, WHATSAPP_SEND_RETRY_SECONDS="1",
                    WHATSAPP_SEND_RETRY_MAX_SECONDS="2", WHATSAPP_BRIDGE_TIMEOUT="5", DATABASE_CONN_MAX_AGE="0",
                    PYTHONUNBUFFERED="1")
+        env.update(self.extra_env)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=REPO_ROOT,
                                      env=env, stdout=log, stderr=log)
@@ -158,3 +160,20 @@ class WorkerProcess:
     def kill(self) -> None:
         _stop(self.proc, signal.SIGKILL)
         self.proc = None
+
+
+class Blackhole:
+    """A TCP server that accepts connections and never answers: a bridge that hangs mid-request."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.sock.close()

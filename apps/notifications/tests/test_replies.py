@@ -1,0 +1,153 @@
+"""Reading a patient's WhatsApp message: answers, STOP / START, shared phones, anything else."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from apps.appointments.models import AppointmentStatus, ConfirmationStatus, EventSource
+from apps.appointments.services import appointment_confirmation_set
+from apps.notifications.models import AlertKind, Message, MessageKind, StaffAlert
+from apps.notifications.replies import inbound_receive, normalize
+from apps.notifications.services import notification_settings_update
+from apps.notifications.tests.conftest import local
+from apps.notifications.tests.factories import ConsentingPatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pending(book):
+    def make(who=None, start=None):
+        appointment = book(start or local(3, 10), who=who)
+        return appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.REQUESTED,
+                                            source=EventSource.SYSTEM)
+
+    return make
+
+
+def receive(organization, phone, text="", button_id="", message_id=None):
+    message_id = message_id or f"wa-{timezone.now().timestamp()}"
+    return inbound_receive(organization=organization, bridge_message_id=message_id, phone=phone, text=text,
+                           button_id=button_id, push_name="Paciente")
+
+
+def acks():
+    return list(Message.objects.filter(kind=MessageKind.ACKNOWLEDGEMENT).values_list("body", flat=True))
+
+
+def test_words_are_compared_without_case_accents_or_punctuation():
+    assert normalize("  Sí! ") == "si"
+    assert normalize("CONFIRMO.") == "confirmo"
+
+
+@pytest.mark.parametrize("text", ["1", "si", "Sí", "confirmo"])
+def test_a_confirming_reply_confirms_and_is_acknowledged(organization, patient, pending, text):
+    appointment = pending()
+    inbound = receive(organization, patient.phone, text)
+    appointment.refresh_from_db()
+    assert appointment.confirmation == ConfirmationStatus.CONFIRMED
+    assert (inbound.kind, inbound.appointment) == (MessageKind.REPLY, appointment)
+    assert acks()[0].startswith("¡Gracias, Juan!")
+
+
+def test_a_button_answer_names_its_appointment(organization, patient, pending):
+    first = pending(start=local(3, 10))
+    second = pending(start=local(4, 10))
+    receive(organization, patient.phone, button_id=f"cancel:{second.pk}")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == AppointmentStatus.SCHEDULED
+    assert (second.status, second.cancelled_by) == (AppointmentStatus.CANCELLED, "patient")
+
+
+def test_a_cancelling_reply_cancels_as_the_patient_and_alerts_staff(organization, patient, pending):
+    appointment = pending()
+    receive(organization, patient.phone, "2")
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.cancelled_by, appointment.confirmation) == (
+        AppointmentStatus.CANCELLED, "patient", ConfirmationStatus.DECLINED)
+    alert = StaffAlert.objects.get()
+    assert (alert.kind, alert.appointment, alert.patient) == (AlertKind.PATIENT_CANCELLED, appointment, patient)
+    assert "cancelamos tu cita" in acks()[0]
+
+
+def test_the_clinic_s_own_keywords_are_used(organization, patient, pending):
+    notification_settings_update(organization=organization, data={"confirm_keywords": "vale, listo",
+                                                                  "cancel_keywords": "anular"})
+    appointment = pending()
+    assert receive(organization, patient.phone, "1").kind == MessageKind.FREE_TEXT
+    receive(organization, patient.phone, "Listo")
+    appointment.refresh_from_db()
+    assert appointment.confirmation == ConfirmationStatus.CONFIRMED
+
+
+def test_a_reply_with_nothing_pending_is_a_message_for_staff(organization, patient):
+    inbound = receive(organization, patient.phone, "1")
+    assert (inbound.kind, inbound.patient) == (MessageKind.FREE_TEXT, patient)
+    assert acks() == []
+
+
+def test_anything_else_is_stored_for_staff(organization, patient, pending):
+    appointment = pending()
+    inbound = receive(organization, patient.phone, "¿Puedo llevar a mi hijo?")
+    appointment.refresh_from_db()
+    assert appointment.confirmation == ConfirmationStatus.REQUESTED
+    assert (inbound.kind, inbound.patient, inbound.body) == (MessageKind.FREE_TEXT, patient, "¿Puedo llevar a mi hijo?")
+
+
+def test_a_shared_phone_matches_the_patient_with_the_pending_confirmation(organization, patient, pending):
+    sibling = ConsentingPatientFactory(organization=organization, first_name="Sara", phone=patient.phone)
+    appointment = pending(who=sibling)
+    receive(organization, patient.phone, "1")
+    appointment.refresh_from_db()
+    assert appointment.confirmation == ConfirmationStatus.CONFIRMED
+
+
+def test_a_shared_phone_with_two_pending_confirmations_asks_staff_to_choose(organization, patient, pending):
+    sibling = ConsentingPatientFactory(organization=organization, first_name="Sara", phone=patient.phone)
+    mine, theirs = pending(), pending(who=sibling, start=local(3, 11))
+    inbound = receive(organization, patient.phone, "1")
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.confirmation == theirs.confirmation == ConfirmationStatus.REQUESTED
+    assert inbound.patient is None
+    assert StaffAlert.objects.get().kind == AlertKind.AMBIGUOUS_REPLY
+
+
+def test_stop_opts_out_every_patient_on_the_phone_and_start_opts_back_in(organization, patient):
+    sibling = ConsentingPatientFactory(organization=organization, phone=patient.phone)
+    assert receive(organization, patient.phone, "STOP").kind == MessageKind.OPT_OUT
+    patient.refresh_from_db()
+    sibling.refresh_from_db()
+    assert patient.whatsapp_opted_out and sibling.whatsapp_opted_out
+    assert acks()[0].startswith("No te enviaremos más mensajes")
+    assert receive(organization, patient.phone, "start").kind == MessageKind.OPT_IN
+    patient.refresh_from_db()
+    assert not patient.whatsapp_opted_out
+
+
+def test_the_same_inbound_message_twice_is_stored_once(organization, patient):
+    receive(organization, patient.phone, "Hola", message_id="wa-same")
+    receive(organization, patient.phone, "Hola", message_id="wa-same")
+    assert Message.objects.filter(direction="in").count() == 1
+
+
+def test_a_reply_only_reaches_its_own_clinic(organization, other_organization, patient, book):
+    theirs = ConsentingPatientFactory(organization=other_organization, phone=patient.phone)
+    appointment = book(local(3, 10))
+    appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.REQUESTED,
+                                 source=EventSource.SYSTEM)
+    inbound = receive(other_organization, patient.phone, "2")
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.SCHEDULED
+    assert (inbound.organization, inbound.patient) == (other_organization, theirs)
+
+
+def test_an_answer_after_the_appointment_started_is_kept_for_staff(organization, patient, book):
+    appointment = book(timezone.now() + dt.timedelta(minutes=30))
+    appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.REQUESTED,
+                                 source=EventSource.SYSTEM)
+    inbound = inbound_receive(organization=organization, bridge_message_id="late", phone=patient.phone, text="1",
+                              at=appointment.start + dt.timedelta(minutes=5))
+    assert inbound.kind == MessageKind.FREE_TEXT
