@@ -165,3 +165,11 @@ def test_a_patient_page_link_starts_a_conversation(staff_client, organization):
 
 def test_logged_out_visitors_are_sent_to_log_in(client, organization):
     assert client.get(reverse("inbox")).status_code == 302
+
+
+def test_the_inbox_speaks_spanish_by_default(staff_client, organization, settings):
+    settings.LANGUAGE_CODE = "es"
+    conversation = _conversation(organization)
+    response = staff_client.post(reverse("conversation-reply", args=[conversation.pk]), {"body": ""},
+                                 HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="es")
+    assert "Escriba una respuesta antes de enviar." in response.content.decode()
