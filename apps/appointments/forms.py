@@ -72,3 +72,101 @@ class AppointmentCancelForm(forms.Form):
 
 class ConfirmationForm(forms.Form):
     confirmation = forms.ChoiceField(label=_("Confirmation"), choices=ConfirmationStatus.choices)
+
+
+class SlotQueryForm(forms.Form):
+    appointment_type = forms.ModelChoiceField(queryset=None)
+    provider = forms.ModelChoiceField(queryset=None, required=False)
+    date = forms.DateField()
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = provider_list(organization=organization)
+        self.fields["appointment_type"].queryset = appointment_type_list(organization=organization)
+
+
+def _parse_blocks(text: str) -> list[tuple[dt.time, dt.time]]:
+    blocks = []
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        try:
+            start, end = (dt.time.fromisoformat(value.strip()) for value in part.split("-"))
+        except ValueError:
+            raise forms.ValidationError(_("Write blocks like 08:00-12:00, 14:00-18:00.")) from None
+        if start >= end:
+            raise forms.ValidationError(_("Each block must end after it starts."))
+        blocks.append((start, end))
+    return blocks
+
+
+class ProviderForm(forms.Form):
+    display_name = forms.CharField(label=_("Name"), max_length=120)
+    user = forms.ModelChoiceField(label=_("Staff member"), queryset=None, required=False,
+                                  help_text=_("Whose agenda this is, if they use OpticaApp."))
+    color = forms.CharField(label=_("Colour"), max_length=7, initial="#0d6efd",
+                            widget=forms.TextInput(attrs={"type": "color"}))
+    is_active = forms.BooleanField(label=_("Takes appointments"), required=False, initial=True)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        self.fields["user"].queryset = get_user_model().objects.filter(
+            memberships__organization=organization, memberships__is_active=True
+        ).order_by("full_name")
+
+
+class WorkingHoursForm(forms.Form):
+    """One line per weekday, e.g. "08:00-12:00, 14:00-18:00"; empty means not working."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from apps.appointments.models import WorkingHours
+
+        for value, label in WorkingHours.Weekday.choices:
+            self.fields[f"day_{value}"] = forms.CharField(label=label, required=False,
+                                                          widget=forms.TextInput(attrs={"placeholder": "08:00-18:00"}))
+
+    @staticmethod
+    def initial_for(provider) -> dict:
+        initial = {}
+        for block in provider.working_hours.all():
+            key = f"day_{block.weekday}"
+            text = f"{block.start_time:%H:%M}-{block.end_time:%H:%M}"
+            initial[key] = f"{initial[key]}, {text}" if key in initial else text
+        return initial
+
+    def blocks(self) -> list[tuple[int, dt.time, dt.time]]:
+        return [(int(name.removeprefix("day_")), start, end)
+                for name, value in self.cleaned_data.items() for start, end in value]
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            try:
+                cleaned[name] = _parse_blocks(value or "")
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
+        return cleaned
+
+
+class TimeOffForm(forms.Form):
+    start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start_time = forms.TimeField(label=_("at"), initial=dt.time(0),
+                                 widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    end_date = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end_time = forms.TimeField(label=_("at"), initial=dt.time(23, 59),
+                               widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+    def period(self, zone) -> tuple[dt.datetime, dt.datetime]:
+        data = self.cleaned_data
+        return (dt.datetime.combine(data["start_date"], data["start_time"], tzinfo=zone),
+                dt.datetime.combine(data["end_date"], data["end_time"], tzinfo=zone))
+
+
+class AppointmentTypeForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5, max_value=480, initial=30)
+    color = forms.CharField(label=_("Colour"), max_length=7, initial="#6c757d",
+                            widget=forms.TextInput(attrs={"type": "color"}))
+    is_active = forms.BooleanField(label=_("Offered"), required=False, initial=True)

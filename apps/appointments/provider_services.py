@@ -25,7 +25,7 @@ def provider_create(*, organization, display_name: str, user=None, color: str = 
         raise ApplicationError(_("This member already has a provider agenda."), field="user")
     provider = Provider(organization=organization, display_name=display_name, user=user, color=color,
                         is_active=is_active)
-    provider.full_clean(validate_constraints=False)
+    provider.full_clean()
     provider.save()
     return provider
 
@@ -93,6 +93,11 @@ def appointment_type_create(*, organization, name: str, duration_minutes: int, c
 
 
 def appointment_type_update(*, appointment_type: AppointmentType, data: dict) -> AppointmentType:
+    name = data.get("name")
+    if name and AppointmentType.objects.filter(organization=appointment_type.organization, name__iexact=name).exclude(
+        pk=appointment_type.pk
+    ).exists():
+        raise ApplicationError(_("There is already a type with this name."), field="name")
     appointment_type, _changed = model_update(
         instance=appointment_type, fields=["name", "duration_minutes", "color", "is_active"], data=data
     )

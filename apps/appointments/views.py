@@ -11,12 +11,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.appointments import ical
+from apps.appointments.availability import availability_list
 from apps.appointments.calendar_grid import calendar_build
 from apps.appointments.forms import (
     AppointmentBookForm,
     AppointmentCancelForm,
     AppointmentMoveForm,
     ConfirmationForm,
+    SlotQueryForm,
 )
 from apps.appointments.models import Appointment, AppointmentType, CancelledBy, EventSource, Provider
 from apps.appointments.selectors import (
@@ -154,6 +156,20 @@ def appointment_create(request):
     status = 400 if form.is_bound else 200
     return render(request, "appointments/appointment_form.html",
                   {"form": form, "patient": _initial_patient(request, form)}, status=status)
+
+
+@role_required()
+@in_clinic_time
+def appointment_slots(request):
+    """Free times for the booking form, from the same availability the API serves."""
+    organization = request.organization
+    form = SlotQueryForm(request.GET, organization=organization)
+    slots = []
+    if form.is_valid():
+        day = form.cleaned_data["date"]
+        slots = availability_list(organization=organization, appointment_type=form.cleaned_data["appointment_type"],
+                                  provider=form.cleaned_data["provider"], date_from=day, date_to=day)
+    return render(request, "appointments/_slot_options.html", {"slots": slots, "form": form})
 
 
 @role_required()

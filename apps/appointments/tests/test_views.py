@@ -237,3 +237,18 @@ def test_the_ical_feed_lists_the_providers_visits_behind_its_token(client, provi
     assert f"UID:appointment-{booked.pk}@" not in body  # years ahead, outside the feed's window
     assert soon.patient.last_name not in body  # only an initial leaves the clinic
     assert client.get(reverse("provider-feed", args=["not-the-token"])).status_code == 404
+
+
+def test_booking_form_suggests_free_times_from_availability(staff_client, organization, exam, other_provider):
+    morning = ProviderFactory(organization=organization, display_name="Dr. Temprano", hours=[(0, "08:00", "09:00")])
+    AppointmentFactory(organization=organization, provider=morning, appointment_type=exam,
+                       start=bogota(2031, 3, 3, 8), end=bogota(2031, 3, 3, 8, 30))
+
+    query = {"provider": morning.pk, "appointment_type": exam.pk, "date": "2031-03-03"}
+    html = staff_client.get(reverse("appointment-slots"), query).content.decode()
+    theirs = staff_client.get(reverse("appointment-slots"), {"provider": other_provider.pk,
+                                                             "appointment_type": exam.pk, "date": "2031-03-03"})
+
+    assert [part.split('"')[0] for part in html.split('data-slot-time="')[1:]] == ["08:30"]
+    assert f'data-slot-provider="{morning.pk}"' in html
+    assert "data-slot-time" not in theirs.content.decode()
