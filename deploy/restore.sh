@@ -68,10 +68,16 @@ if ((no_db == 0)); then
   if [[ "$objects" != 0 ]]; then
     die "the database $(redact_url "$db_url") is not empty ($objects tables, views or sequences); restore only into a new, empty database"
   fi
+  # pg_restore reads archives of its own major version or older only.
+  dump_major="$(sed -nE 's/^pg_dump=.* ([0-9]+)(\.[0-9]+)*.*/\1/p' "$backup/MANIFEST" 2>/dev/null | head -n1)"
+  restore_major="$(_pg_major_of "$PG_BIN/pg_restore")"
+  if [[ -n "$dump_major" && -n "$restore_major" ]] && ((dump_major > restore_major)); then
+    die "this backup was made with PostgreSQL $dump_major tools; restore it into a PostgreSQL $dump_major (or newer) server, not $restore_major"
+  fi
   log "restoring the database into $(redact_url "$db_url") with $PG_BIN/pg_restore"
   "$PG_BIN/pg_restore" --dbname="$db_url" --no-password --single-transaction --exit-on-error \
     --no-owner --no-privileges "$backup/db.dump"
-  "$PG_BIN/psql" "$db_url" -XAtq -v ON_ERROR_STOP=1 -c 'ANALYZE' >/dev/null
+  PGOPTIONS="-c client_min_messages=error" "$PG_BIN/psql" "$db_url" -XAtq -v ON_ERROR_STOP=1 -c 'ANALYZE' >/dev/null
   log "database restored"
 fi
 

@@ -6,6 +6,7 @@ makes the same round trip while a connection still holds its unmerged write-ahea
 """
 
 import datetime as dt
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -124,6 +125,33 @@ def test_backup_then_restore_into_a_fresh_database_gives_the_same_rows(fresh_dat
     store.close()
     assert (restored_bridge / "media" / "note.txt").read_text() == "kept\n"
     assert (restored_bridge / "whatsmeow.sqlite3").read_bytes() == b""
+
+
+def test_the_application_role_restores_without_superuser_rights(fresh_database, tmp_path):
+    """As docs/operations.md does it: the clinic's own role, owner of the new database, not a superuser."""
+    _populate()
+    backup = run_script("backup.sh", "--dir", str(tmp_path / "backups"),
+                        env={"DATABASE_URL": libpq_url(connection.settings_dict)})
+    assert backup.returncode == 0, backup.stderr
+    role, target = f"optica_deploy_role_{secrets.token_hex(4)}", fresh_database()
+    with connect("postgres") as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB PASSWORD 'role-password-1'").format(
+            sql.Identifier(role)))
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(target), sql.Identifier(role)))
+    try:
+        as_role = {**connection.settings_dict, "USER": role, "PASSWORD": "role-password-1"}
+        result = run_script("restore.sh", backup.stdout.strip().splitlines()[-1],
+                            env={"DATABASE_URL": libpq_url(as_role, target)})
+
+        assert result.returncode == 0, result.stderr
+        with connect(connection.settings_dict["NAME"]) as original, connect(target) as copy:
+            assert _counts(copy) == _counts(original)
+            owners = copy.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'").fetchall()
+            assert owners == [(role,)]
+    finally:
+        with connect("postgres") as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target)))
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def test_restore_refuses_a_database_that_is_not_empty(fresh_database, tmp_path):
