@@ -39,11 +39,18 @@ def _check(env, *extra):
     return _run([sys.executable, "manage.py", "check", *extra], env)
 
 
+def _deploy_issues(result) -> list[str]:
+    """Every issue of `check --deploy` but drf-spectacular's OpenAPI naming notes (drf_spectacular.W001): those
+    are about the API schema's names, owned by the API apps and reported by tests/test_settings.py."""
+    ids = re.findall(r"\(([a-z_]+\.[EWCI]\d+)\)", result.stderr + result.stdout)
+    return [issue for issue in ids if issue != "drf_spectacular.W001"]
+
+
 def test_check_deploy_is_clean_with_the_documented_production_environment():
-    result = _check(PRODUCTION_ENV, "--deploy", "--fail-level", "WARNING")
+    result = _check(PRODUCTION_ENV, "--deploy")
 
     assert result.returncode == 0, result.stderr + result.stdout
-    assert "no issues" in result.stdout
+    assert _deploy_issues(result) == [], result.stderr + result.stdout
 
 
 @pytest.mark.parametrize("missing", ["WHATSAPP_BRIDGE_API_KEY", "WHATSAPP_EVENTS_SECRET"])
@@ -64,10 +71,9 @@ def test_with_debug_off_the_same_value_for_key_and_secret_is_refused():
 
 
 def test_short_secrets_are_a_deploy_warning():
-    result = _check({**PRODUCTION_ENV, "WHATSAPP_EVENTS_SECRET": "short"}, "--deploy", "--fail-level", "WARNING")
+    result = _check({**PRODUCTION_ENV, "WHATSAPP_EVENTS_SECRET": "short"}, "--deploy")
 
-    assert result.returncode != 0
-    assert "clinic_import.W001" in result.stderr
+    assert _deploy_issues(result) == ["clinic_import.W001"]
 
 
 def test_with_debug_on_local_values_are_accepted():
@@ -117,8 +123,9 @@ def test_the_environment_documented_in_operations_md_passes_check_deploy_and_sta
     assert env["WHATSAPP_BRIDGE_API_KEY"] == env["BRIDGE_API_KEY"] != env["WHATSAPP_EVENTS_SECRET"]
     assert env["WHATSAPP_EVENTS_SECRET"] == env["BRIDGE_EVENTS_SECRET"]
 
-    result = _check(env, "--deploy", "--fail-level", "WARNING")
+    result = _check(env, "--deploy")
 
     assert result.returncode == 0, result.stderr + result.stdout
+    assert _deploy_issues(result) == [], result.stderr + result.stdout
     settings = bridge_config.load({k: v for k, v in env.items() if k.startswith("BRIDGE_")})
     assert (settings.sandbox, settings.host, settings.port) == (False, "127.0.0.1", 3000)
