@@ -4,6 +4,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from apps.appointments.models import Appointment, Provider, TimeOff, WorkingHours
 from apps.appointments.rules import blocks_for_day
 from apps.appointments.selectors import appointment_list_for_days, scheduling_settings_get
@@ -52,8 +54,9 @@ def _row_range(hours, appointments, zone) -> tuple[dt.time, dt.time]:
 
 
 def calendar_build(*, organization, first_day: dt.date, view: str, provider: Provider | None,
-                   providers: list[Provider]) -> CalendarGrid:
+                   providers: list[Provider], now: dt.datetime | None = None) -> CalendarGrid:
     zone = organization.zone
+    now = now or timezone.now()
     days = 7 if view == "week" else 1
     step = dt.timedelta(minutes=scheduling_settings_get(organization=organization).slot_minutes)
     shown = [provider] if provider is not None else providers
@@ -87,6 +90,8 @@ def calendar_build(*, organization, first_day: dt.date, view: str, provider: Pro
         cells = [Cell(start=dt.datetime.combine(day, time, tzinfo=zone)) for time in times]
         for cell in cells:
             cell_end = cell.start + step
+            if cell_end <= now:  # the past is not offered for booking
+                continue
             for each in column_providers:
                 in_hours = any(s <= cell.start and cell_end <= e for s, e in blocks_for_day(hours[each.pk], day, zone))
                 if in_hours and not any(s < cell_end and cell.start < e for s, e in busy[each.pk]):

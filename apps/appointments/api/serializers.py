@@ -1,4 +1,5 @@
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from apps.appointments.models import (
@@ -69,7 +70,7 @@ class AppointmentFilterSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_to"] < attrs["date_from"]:
-            raise serializers.ValidationError({"date_to": ["The last day must not be before the first."]})
+            raise serializers.ValidationError({"date_to": [_("The last day must not be before the first.")]})
         return attrs
 
 

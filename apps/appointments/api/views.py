@@ -1,5 +1,6 @@
 import datetime as dt
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -43,13 +44,13 @@ def _resolve(model, organization, field: str, pk):
         return None
     obj = scoped(model, organization).filter(pk=pk).first()
     if obj is None:
-        raise serializers.ValidationError({field: ["Unknown in this organization."]})
+        raise serializers.ValidationError({field: [_("Unknown in this organization.")]})
     return obj
 
 
 def _check_override(request, override: bool) -> None:
     if override and not request.membership.is_manager:
-        raise serializers.ValidationError({"override": ["Only an administrator can override the schedule rules."]})
+        raise serializers.ValidationError({"override": [_("Only an administrator can override the schedule rules.")]})
 
 
 def _patient_model():
@@ -172,7 +173,7 @@ def _member_user(organization, user_id):
         return None
     membership = Membership.objects.filter(organization=organization, user_id=user_id, is_active=True).first()
     if membership is None:
-        raise serializers.ValidationError({"user": ["Not a member of this organization."]})
+        raise serializers.ValidationError({"user": [_("Not a member of this organization.")]})
     return membership.user
 
 
@@ -256,9 +257,9 @@ class AvailabilityApi(OrganizationScopedMixin, APIView):
         organization = request.organization
         date_to = data.get("date_to") or data["date_from"]
         if date_to < data["date_from"]:
-            raise serializers.ValidationError({"date_to": ["The last day must not be before the first."]})
+            raise serializers.ValidationError({"date_to": [_("The last day must not be before the first.")]})
         if date_to - data["date_from"] > dt.timedelta(days=MAX_DAYS):
-            raise serializers.ValidationError({"date_to": [f"At most {MAX_DAYS} days at once."]})
+            raise serializers.ValidationError({"date_to": [_("At most %(days)s days at once.") % {"days": MAX_DAYS}]})
         slots = availability_list(
             organization=organization,
             appointment_type=_resolve(AppointmentType, organization, "appointment_type", data["appointment_type"]),

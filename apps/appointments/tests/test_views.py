@@ -252,3 +252,13 @@ def test_booking_form_suggests_free_times_from_availability(staff_client, organi
     assert [part.split('"')[0] for part in html.split('data-slot-time="')[1:]] == ["08:30"]
     assert f'data-slot-provider="{morning.pk}"' in html
     assert "data-slot-time" not in theirs.content.decode()
+
+
+def test_past_cells_of_the_calendar_are_not_offered(organization, provider):
+    from apps.appointments.calendar_grid import calendar_build
+
+    grid = calendar_build(organization=organization, first_day=dt.date(2031, 3, 3), view="day", provider=provider,
+                          providers=[provider], now=bogota(2031, 3, 3, 12))
+
+    free = [cell.start.strftime("%H:%M") for cell in grid.columns[0].cells if cell.free]
+    assert free[0] == "12:00" and "11:45" not in free
