@@ -80,6 +80,10 @@ log "dumping $(redact_url "$db_url") with $PG_BIN/pg_dump"
 "$PG_BIN/pg_restore" --list "$work/db.dump" >/dev/null
 
 bridge_files=0
+# A relative BRIDGE_DATA_DIR (var/bridge in .env.example) is relative to the checkout, as for the bridge.
+if [[ -n "${BRIDGE_DATA_DIR:-}" && "$BRIDGE_DATA_DIR" != /* ]]; then
+  BRIDGE_DATA_DIR="$OPTICAAPP_ROOT/$BRIDGE_DATA_DIR"
+fi
 if ((no_bridge == 0)) && [[ -n "${BRIDGE_DATA_DIR:-}" ]]; then
   if [[ -d "$BRIDGE_DATA_DIR" ]]; then
     log "copying the bridge store $BRIDGE_DATA_DIR"

@@ -83,6 +83,8 @@ fi
 
 if ((no_bridge == 0)) && [[ -d "$backup/bridge" ]]; then
   : "${BRIDGE_DATA_DIR:?BRIDGE_DATA_DIR (or --bridge-dir) names where the bridge store goes}"
+  # Relative to the checkout, as for the bridge itself.
+  [[ "$BRIDGE_DATA_DIR" == /* ]] || BRIDGE_DATA_DIR="$OPTICAAPP_ROOT/$BRIDGE_DATA_DIR"
   if [[ -d "$BRIDGE_DATA_DIR" ]] && [[ -n "$(ls -A "$BRIDGE_DATA_DIR")" ]]; then
     die "$BRIDGE_DATA_DIR is not empty; stop the bridge and move it aside first"
   fi
