@@ -138,3 +138,16 @@ def test_events_for_an_unknown_organization_are_ignored(client):
                           "data": {"status": "connected"}}])
     assert resp.status_code == 200
     assert not WhatsAppSession.objects.exists()
+
+
+def test_old_processed_event_ids_are_pruned(client, organization):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.whatsapp.tasks import prune_processed_events
+
+    post(client, [status_event(organization, "connected")])
+    now = timezone.now()
+    assert prune_processed_events(timestamp=int(now.timestamp())) == 0
+    assert prune_processed_events(timestamp=int((now + dt.timedelta(days=31)).timestamp())) == 1
