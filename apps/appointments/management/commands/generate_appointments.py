@@ -7,6 +7,7 @@ running it twice adds only what still fits and the exclusion constraint is never
 
 import datetime as dt
 import random
+from collections import defaultdict
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -84,10 +85,15 @@ class Command(BaseCommand):
         return providers
 
     def _taken(self, provider, first_day, last_day, zone):
+        """Live appointments already there, by local day, so a rerun only fills free time."""
         start = dt.datetime.combine(first_day, dt.time.min, tzinfo=zone)
         end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
-        return list(Appointment.objects.filter(provider=provider, start__lt=end, end__gt=start)
-                    .exclude(status__in=["cancelled", "no_show"]).values_list("start", "end"))
+        taken = defaultdict(list)
+        rows = (Appointment.objects.filter(provider=provider, start__lt=end, end__gt=start)
+                .exclude(status__in=["cancelled", "no_show"]).values_list("start", "end"))
+        for busy_start, busy_end in rows:
+            taken[busy_start.astimezone(zone).date()].append((busy_start, busy_end))
+        return taken
 
     def _day_rows(self, rng, organization, provider, types, patient_ids, day, block, taken, occupancy, today):
         zone = organization.zone
@@ -99,7 +105,7 @@ class Command(BaseCommand):
             end = cursor + dt.timedelta(minutes=appointment_type.duration_minutes)
             if end > block_end:
                 return rows
-            free = not any(s < end and cursor < e for s, e in taken)
+            free = not any(s < end and cursor < e for s, e in taken.get(day, ()))
             if free and rng.random() < occupancy:
                 rows.append(self._row(rng, organization, provider, appointment_type, patient_ids, cursor, end,
                                       day < today))
