@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from apps.appointments.models import Appointment, AppointmentType, Provider, WorkingHours
+from apps.appointments.models import Appointment, AppointmentType, EventSource, Provider, WorkingHours
+from apps.appointments.services import appointment_book
 
 STANDARD_TYPES = [
     ("Examen visual", 30, "#0d6efd"),
@@ -60,15 +61,11 @@ def seed_demo_data(*, organization) -> None:
 
     patients = list(Patient.objects.filter(organization=organization).order_by("pk")[: len(DEMO_VISITS)])
     today = timezone.now().astimezone(organization.zone).date()
-    rows = []
     for patient, (offset, at, type_index, provider_index) in zip(patients, DEMO_VISITS, strict=False):
         start = dt.datetime.combine(today + dt.timedelta(days=offset), dt.time.fromisoformat(at),
                                     tzinfo=organization.zone)
-        appointment_type = types[type_index]
-        rows.append(Appointment(
-            organization=organization, patient=patient, provider=providers[provider_index % len(providers)],
-            appointment_type=appointment_type, start=start,
-            end=start + dt.timedelta(minutes=appointment_type.duration_minutes),
-        ))
-    # Written directly: demo visits may fall on a Sunday or earlier today, which the services refuse.
-    Appointment.objects.bulk_create(rows)
+        # Through the service, so the visits have their history and reminders get planned; the
+        # override lets a demo seeded in the afternoon (or on a Sunday) still show this morning.
+        appointment_book(organization=organization, patient=patient,
+                         provider=providers[provider_index % len(providers)], appointment_type=types[type_index],
+                         start=start, source=EventSource.SYSTEM, override=True)

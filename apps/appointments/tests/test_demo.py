@@ -20,3 +20,26 @@ def test_seed_demo_gives_the_demo_optometrists_a_schedule_and_is_idempotent():
                                                                            "optometra2@opticaapp.local"}
     assert (Provider.objects.count(), WorkingHours.objects.count(), AppointmentType.objects.count(),
             Appointment.objects.count()) == counts
+
+
+def test_seed_demo_books_visits_today_and_tomorrow_for_the_demo_patients(organization):
+    from django.utils import timezone
+
+    from apps.accounts.tests.factories import UserFactory
+    from apps.appointments.demo import seed_demo_data
+    from apps.appointments.tests.factories import PatientFactory
+    from apps.organizations.models import Role
+    from apps.organizations.services import membership_set
+
+    for email in ("optometra@opticaapp.local", "optometra2@opticaapp.local"):
+        membership_set(user=UserFactory(email=email), organization=organization, role=Role.OPTOMETRIST)
+    PatientFactory.create_batch(8, organization=organization)
+
+    seed_demo_data(organization=organization)
+    seed_demo_data(organization=organization)
+
+    today = timezone.now().astimezone(organization.zone).date()
+    days = {a.start.astimezone(organization.zone).date() - today for a in Appointment.objects.all()}
+    assert Appointment.objects.count() == 6
+    assert {d.days for d in days} == {0, 1}
+    assert all(a.events.filter(kind="booked", source="system").exists() for a in Appointment.objects.all())
