@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from apps.patients.models import ConsentSource, DocumentType, Patient, Sex
+from apps.patients.models import AuditSource, ConsentSource, DocumentType, Patient, Sex
 from apps.patients.selectors import optometrists_for_organization
 from apps.patients.services import (
     patient_create,
@@ -40,7 +40,7 @@ def seed_demo_data(*, organization) -> None:
             document_type=DocumentType.TI if birth.year > 2008 else DocumentType.CC, first_name=first,
             last_name=last, birth_date=birth, sex=sex, phone=phone, whatsapp_consent=True,
             whatsapp_consent_source=ConsentSource.IN_PERSON,
-            guardian_name="Ángela Quintero Beltrán" if document == "1122334455" else "",
+            guardian_name="Ángela Quintero Beltrán" if document == "1122334455" else "", source=AuditSource.SYSTEM,
         ))
     optometrist = optometrists_for_organization(organization=organization).first()
     if not created or optometrist is None or created[0].document_number != DEMO_PATIENTS[0][0]:
