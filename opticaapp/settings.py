@@ -234,9 +234,11 @@ WHATSAPP_STALLED_JOB_SECONDS = env.int("WHATSAPP_STALLED_JOB_SECONDS", default=9
 
 # --- Patients --------------------------------------------------------------------------------
 
-# Names of the patients app's choice sets in the OpenAPI schema ("status" and "kind" also exist elsewhere).
+# Names of the patients app's choice sets in the OpenAPI schema ("status" and "kind" also exist elsewhere;
+# a prescription's "kind" made the message's one ambiguous, so it is named here too).
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "PrescriptionStatusEnum": "apps.patients.models.optical.PrescriptionStatus",
     "PrescriptionKindEnum": "apps.patients.models.optical.PrescriptionKind",
     "PrismBaseEnum": "apps.patients.models.optical.PrismBase",
+    "MessageKindEnum": "apps.notifications.models.MessageKind",
 })
