@@ -241,4 +241,6 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "PrescriptionKindEnum": "apps.patients.models.optical.PrescriptionKind",
     "PrismBaseEnum": "apps.patients.models.optical.PrismBase",
     "MessageKindEnum": "apps.notifications.models.MessageKind",
+    "MessageStatusEnum": "apps.notifications.models.MessageStatus",
+    "AppointmentStatusEnum": "apps.appointments.models.AppointmentStatus",
 })

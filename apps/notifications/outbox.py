@@ -163,8 +163,10 @@ def message_send(*, message_id: int) -> str:
             message.error_code = "session_not_ready" if isinstance(exc, SessionNotReady) else "bridge_unavailable"
             message.error = exc.message[:500]
             message.save(update_fields=["error_code", "error", "updated_at"])
-            if message.attempts >= settings.WHATSAPP_SEND_MAX_ATTEMPTS:
-                _fail(message, message.error_code, message.error, alert=message.kind == MessageKind.REMINDER)
+            # A reminder keeps trying until its appointment starts (checked on every attempt);
+            # other messages give up after a number of attempts.
+            if message.kind != MessageKind.REMINDER and message.attempts >= settings.WHATSAPP_SEND_MAX_ATTEMPTS:
+                _fail(message, message.error_code, message.error, alert=False)
                 return MessageStatus.FAILED
         raise SendRetry(exc.message) from exc
 
