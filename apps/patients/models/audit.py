@@ -56,6 +56,21 @@ class AuditEvent(models.Model):
         return f"{who} {self.get_action_display()} {self.object_type}#{self.object_id}"
 
     @property
+    def changed_field_labels(self) -> list[str]:
+        """The changed fields as the UI names them ("teléfono", not "phone")."""
+        from django.apps import apps
+        from django.core.exceptions import FieldDoesNotExist
+
+        model = apps.get_model(self.object_type)
+        labels = []
+        for name in self.changes:
+            try:
+                labels.append(str(model._meta.get_field(name).verbose_name))
+            except FieldDoesNotExist:
+                labels.append(name)
+        return labels
+
+    @property
     def object_label(self) -> str:
         labels = {"patients.patient": _("patient"), "patients.visit": _("visit"),
                   "patients.prescription": _("prescription")}

@@ -28,8 +28,6 @@ class Visit(TimeStampedModel):
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                   null=True, blank=True, verbose_name=_("signed by"))
 
-    CLINICAL_FIELDS = ("visit_date", "reason", "anamnesis", "findings", "diagnosis", "plan", "optometrist")
-
     class Meta:
         verbose_name = _("visit")
         verbose_name_plural = _("visits")

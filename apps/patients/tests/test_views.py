@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.patients.models import AuditEvent, Patient, Prescription, PrescriptionStatus, Visit
-from apps.patients.services import visit_sign
+from apps.patients.services import patient_update, visit_sign
 from apps.patients.tests.factories import PatientFactory, PrescriptionFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
@@ -254,10 +254,12 @@ def test_every_page_of_another_clinics_patient_answers_404(optometrist_client, o
 
 
 def test_the_patient_pages_speak_spanish(staff_client, patient):
+    patient_update(patient=patient, data={"phone": "3109876543"})
     listing = staff_client.get(reverse("patient-list")).content.decode()
     detail = staff_client.get(reverse("patient-detail", args=[patient.pk])).content.decode()
     error = staff_client.post(reverse("patient-create"), _valid_patient_form(phone="12")).content.decode()
 
     assert "Nuevo paciente" in listing and "Nombre, documento o celular" in listing
     assert "Datos del paciente" in detail and "Fórmulas" in detail and "Consultas" in detail
+    assert "(celular (WhatsApp))" in detail  # the history names the changed field in Spanish
     assert "Ingrese un número válido" in error

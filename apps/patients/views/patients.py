@@ -35,7 +35,9 @@ def patient_list(request):
     patients = patient_search(organization=request.organization, query=query, include_inactive=show_inactive)
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "query": query, "show_inactive": show_inactive}
-    template = "patients/_patient_results.html" if request.htmx else "patients/patient_list.html"
+    # Live search swaps only the results; a history restore (back button) needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "patients/_patient_results.html" if partial else "patients/patient_list.html"
     return render(request, template, context)
 
 
