@@ -100,7 +100,8 @@ def today(request):
     provider = _selected_provider(request)
     appointments = appointment_list_for_days(organization=request.organization, first_day=_local_today(request),
                                              provider=provider)
-    return render(request, "appointments/today.html", {
+    template = "appointments/_today_rows.html" if request.htmx.target == "today-rows" else "appointments/today.html"
+    return render(request, template, {
         "appointments": appointments, "provider": provider,
         "providers": provider_list(organization=request.organization), "day": _local_today(request),
     })

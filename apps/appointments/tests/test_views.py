@@ -262,3 +262,12 @@ def test_past_cells_of_the_calendar_are_not_offered(organization, provider):
 
     free = [cell.start.strftime("%H:%M") for cell in grid.columns[0].cells if cell.free]
     assert free[0] == "12:00" and "11:45" not in free
+
+
+def test_the_today_list_refreshes_its_rows_for_htmx(staff_client, today_appointment):
+    page = staff_client.get(reverse("today")).content.decode()
+    rows = staff_client.get(reverse("today"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="today-rows").content.decode()
+
+    assert 'id="today-rows"' in page and 'hx-trigger="every 30s"' in page
+    assert rows.lstrip().startswith("<tr") and "<html" not in rows
+    assert f'data-appointment-id="{today_appointment.pk}"' in rows
