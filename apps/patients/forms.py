@@ -2,12 +2,24 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.exceptions import ApplicationError
 from apps.patients.models import EYES, Patient, Prescription, Visit
 from apps.patients.models.optical import BINOCULAR_PD, RANGES
 from apps.patients.phones import phone_normalize
 from apps.patients.selectors import optometrists_for_organization
 from apps.patients.services import PATIENT_FIELDS, document_normalize
 from apps.patients.services.optical import CONTACT_LENS_FIELDS
+
+
+def form_service_call(form: forms.Form, call):
+    """Run a service call; a refusal lands on the form (on the field it names). Returns None when refused."""
+    try:
+        return call()
+    except ApplicationError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+    return None
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -53,11 +65,6 @@ class PatientForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("document_number") and cleaned.get("document_type"):
-            duplicates = Patient.objects.filter(organization=self.organization, document_type=cleaned["document_type"],
-                                                document_number=cleaned["document_number"])
-            if duplicates.exclude(pk=self.instance.pk).exists():
-                self.add_error("document_number", _("A patient with this document already exists in this clinic."))
         if not cleaned.get("whatsapp_consent"):
             cleaned["whatsapp_consent_source"] = ""
         return cleaned

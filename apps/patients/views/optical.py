@@ -8,7 +8,7 @@ from apps.common.exceptions import ApplicationError
 from apps.organizations.models import Role
 from apps.organizations.roles import role_required
 from apps.organizations.scoping import get_scoped_or_404
-from apps.patients.forms import PrescriptionForm, add_service_errors
+from apps.patients.forms import PrescriptionForm, form_service_call
 from apps.patients.models import Patient, Prescription
 from apps.patients.services import prescription_create, prescription_finalize, prescription_update
 from apps.patients.services.optical import PRESCRIPTION_FIELDS
@@ -18,16 +18,6 @@ def _prescriptions():
     return Prescription.objects.select_related("patient", "prescriber", "visit", "supersedes")
 
 
-def _save(request, form, save):
-    try:
-        return save()
-    except ApplicationError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    except ValidationError as exc:
-        add_service_errors(form, exc)
-    return None
-
-
 @role_required()
 def prescription_create_view(request, patient_pk):
     patient = get_scoped_or_404(Patient, request.organization, pk=patient_pk)
@@ -35,7 +25,7 @@ def prescription_create_view(request, patient_pk):
     form = PrescriptionForm(request.POST or None, patient=patient, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = {field: form.cleaned_data[field] for field in PRESCRIPTION_FIELDS}
-        prescription = _save(request, form, lambda: prescription_create(
+        prescription = form_service_call(form, lambda: prescription_create(
             organization=request.organization, patient=patient, actor=request.user, data=data))
         if prescription is not None:
             messages.success(request, _("Draft prescription saved."))
@@ -61,7 +51,7 @@ def prescription_update_view(request, pk):
     form = PrescriptionForm(request.POST or None, instance=prescription, patient=prescription.patient)
     if request.method == "POST" and form.is_valid():
         data = {field: form.cleaned_data[field] for field in PRESCRIPTION_FIELDS}
-        saved = _save(request, form, lambda: prescription_update(
+        saved = form_service_call(form, lambda: prescription_update(
             prescription=Prescription.objects.get(pk=prescription.pk), actor=request.user, data=data))
         if saved is not None:
             messages.success(request, _("Draft prescription saved."))

@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -7,7 +6,7 @@ from django.views.decorators.http import require_POST
 
 from apps.organizations.roles import role_required
 from apps.organizations.scoping import get_scoped_or_404
-from apps.patients.forms import PatientForm, add_service_errors
+from apps.patients.forms import PatientForm, form_service_call
 from apps.patients.models import AuditSource, Patient, PrescriptionKind
 from apps.patients.selectors import (
     audit_events_for_patient,
@@ -45,11 +44,9 @@ def patient_list(request):
 def patient_create_view(request):
     form = PatientForm(request.POST or None, organization=request.organization)
     if request.method == "POST" and form.is_valid():
-        try:
-            patient = patient_create(organization=request.organization, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        patient = form_service_call(form, lambda: patient_create(
+            organization=request.organization, actor=request.user, **form.cleaned_data))
+        if patient is not None:
             messages.success(request, _("Patient %(name)s created.") % {"name": patient.full_name})
             return redirect("patient-detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form})
@@ -62,11 +59,7 @@ def patient_update_view(request, pk):
     if request.method == "POST" and form.is_valid():
         data = {field: form.cleaned_data[field] for field in PATIENT_FIELDS}
         fresh = Patient.objects.get(pk=patient.pk)  # the form already wrote its values onto `patient`
-        try:
-            patient_update(patient=fresh, actor=request.user, data=data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if form_service_call(form, lambda: patient_update(patient=fresh, actor=request.user, data=data)):
             messages.success(request, _("Patient data saved."))
             return redirect("patient-detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})

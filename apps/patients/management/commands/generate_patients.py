@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.organizations.models import Organization
 from apps.patients.models import ConsentSource, DocumentType, Patient, Sex
+from apps.patients.selectors import text_fold
 
 FEMALE_NAMES = [
     "María", "Sofía", "Valentina", "Isabella", "Camila", "Lucía", "Mariana", "Daniela", "Natalia", "Ángela",
@@ -104,7 +105,7 @@ class Command(BaseCommand):
             birth_date=birth,
             sex=Sex.FEMALE if female else Sex.MALE,
             phone=phone,
-            email=f"{_ascii(first.split()[0])}.{document[-4:]}@correo.test" if rng.random() < 0.5 else "",
+            email=f"{text_fold(first.split()[0])}.{document[-4:]}@correo.test" if rng.random() < 0.5 else "",
             address=f"{rng.choice(STREETS)} {rng.randrange(1, 180)} # {rng.randrange(1, 120)}-{rng.randrange(1, 99)}",
             occupation=rng.choice(OCCUPATIONS),
             whatsapp_consent=consent,
@@ -113,8 +114,3 @@ class Command(BaseCommand):
             if consent else "",
         )
 
-
-def _ascii(value: str) -> str:
-    import unicodedata
-
-    return "".join(c for c in unicodedata.normalize("NFKD", value.lower()) if not unicodedata.combining(c))
