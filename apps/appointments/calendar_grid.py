@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from apps.appointments.models import Appointment, Provider, TimeOff, WorkingHours
-from apps.appointments.rules import blocks_for_day
+from apps.appointments.rules import blocks_for_day, local_day_bounds
 from apps.appointments.selectors import appointment_list_for_days, scheduling_settings_get
 
 DEFAULT_OPENING, DEFAULT_CLOSING = dt.time(8), dt.time(18)
@@ -88,13 +88,17 @@ def calendar_build(*, organization, first_day: dt.date, view: str, provider: Pro
     columns = []
     for day, column_providers in specs:
         cells = [Cell(start=dt.datetime.combine(day, time, tzinfo=zone)) for time in times]
+        day_start, day_end = local_day_bounds(day, zone)
+        schedules = [(each, blocks_for_day(hours[each.pk], day, zone),
+                      [(s, e) for s, e in busy[each.pk] if s < day_end and day_start < e])
+                     for each in column_providers]
         for cell in cells:
             cell_end = cell.start + step
             if cell_end <= now:  # the past is not offered for booking
                 continue
-            for each in column_providers:
-                in_hours = any(s <= cell.start and cell_end <= e for s, e in blocks_for_day(hours[each.pk], day, zone))
-                if in_hours and not any(s < cell_end and cell.start < e for s, e in busy[each.pk]):
+            for each, blocks, taken in schedules:
+                in_hours = any(s <= cell.start and cell_end <= e for s, e in blocks)
+                if in_hours and not any(s < cell_end and cell.start < e for s, e in taken):
                     cell.free = True
                     cell.free_provider = each if len(column_providers) == 1 or provider else None
                     break
