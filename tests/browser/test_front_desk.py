@@ -26,9 +26,9 @@ class Journey:
         self.organization_id = stack.sql("SELECT id FROM organizations_organization WHERE slug = 'optica-demo'")[0][0]
         self.patient_id = None
         self.phone = None
-        self.appointment_id = None
+        self.appointments = {}  # local time of the booking ("10:00") -> appointment id
         self.linked = False
-        self.reminded = False
+        self.reminded = set()
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -62,21 +62,25 @@ class Journey:
             day += dt.timedelta(days=1)
         return day
 
-    def book_appointment(self, page) -> int:
-        if self.appointment_id:
-            return self.appointment_id
+    @property
+    def appointment_id(self) -> int | None:
+        return self.appointments.get("10:00")
+
+    def book_appointment(self, page, at="10:00") -> int:
+        if at in self.appointments:
+            return self.appointments[at]
         self.add_patient(page)
         day = self.booking_day()
         page.goto(f"/appointments/calendar/?view=day&date={day.isoformat()}")
-        page.locator(f'td[data-slot^="{day.isoformat()}T10:00"] a[data-free-slot]').first.click()
+        page.locator(f'td[data-slot^="{day.isoformat()}T{at}"] a[data-free-slot]').first.click()
         page.wait_for_url(re.compile(r"/appointments/new/"))
         page.locator("#patient-search").fill(self.patient_name)
         page.locator(f'#patient-results [data-patient-id="{self.patient_id}"] input[type=radio]').check()
         page.locator("#appointment-form [name=appointment_type]").select_option(index=1)
         page.locator("#appointment-form button[type=submit]").click()
         page.wait_for_url(re.compile(r"/appointments/\d+/$"))
-        self.appointment_id = int(re.search(r"/appointments/(\d+)/$", page.url).group(1))
-        return self.appointment_id
+        self.appointments[at] = int(re.search(r"/appointments/(\d+)/$", page.url).group(1))
+        return self.appointments[at]
 
     def link_whatsapp(self, page) -> None:
         if self.linked:
@@ -99,24 +103,30 @@ class Journey:
         digits = self.phone.lstrip("+")
         return [m for m in response.json()["messages"] if m["phone"].lstrip("+") == digits]
 
-    def deliver_reminder(self, page) -> dict:
+    def deliver_reminder(self, page, at="10:00") -> dict:
         """Run the reminder job on a test clock set to the moment the reminder is due."""
-        self.book_appointment(page)
+        appointment_id = self.book_appointment(page, at)
         self.link_whatsapp(page)
-        if not self.reminded:
-            due_at, status, reason = wait_until(lambda: next(iter(self.stack.sql(
+        if appointment_id not in self.reminded:
+            plan = wait_until(lambda: self.stack.sql(
                 "SELECT due_at, status, reason FROM notifications_reminder WHERE appointment_id = %s",
-                (self.appointment_id,))), None), timeout=30, message="the reminder to be planned")
-            assert status == "pending", f"the reminder was not planned: {status} {reason}"
-            tick = int(due_at.timestamp()) + 1
+                (appointment_id,)), timeout=30, message="the reminder to be planned")
+            due = [due_at for due_at, status, _reason in plan if status == "pending"]
+            assert due, f"no reminder will go out: {plan}"
+            # The test clock: the dispatcher runs as if it were just after the last reminder's time.
+            tick = int(max(due).timestamp()) + 1
             self.stack.manage("shell", "-c", "from apps.notifications.tasks import dispatch_due_reminders; "
                                              f"dispatch_due_reminders.defer(timestamp={tick})")
-            self.reminded = True
-        reminder = wait_until(lambda: next((m for m in self.phone_messages() if "confirm" in m["text"].lower()), None),
-                              timeout=45, message="the reminder on the simulated phone")
+            self.reminded.add(appointment_id)
+        bridge_id = wait_until(lambda: next(iter(self.stack.sql(
+            "SELECT bridge_message_id FROM notifications_message WHERE appointment_id = %s AND kind = 'reminder' "
+            "AND bridge_message_id <> '' ORDER BY id", (appointment_id,))), (None,))[0],
+            timeout=45, message="the reminder to be sent")
+        reminder = wait_until(lambda: next((m for m in self.phone_messages() if m["message_id"] == bridge_id), None),
+                              timeout=30, message="the reminder on the simulated phone")
         # Sent means the appointment now waits for the patient's answer.
         wait_until(lambda: self.stack.sql("SELECT confirmation FROM appointments_appointment WHERE id = %s",
-                                          (self.appointment_id,))[0][0] != "unconfirmed",
+                                          (appointment_id,))[0][0] != "unconfirmed",
                    timeout=30, message="the confirmation to be requested")
         return reminder
 
@@ -230,3 +240,21 @@ def test_an_empty_reply_is_refused_with_a_message(desk, journey):
     desk.locator("#reply-form").get_by_role("button").click()
 
     expect(desk.locator("#reply-error")).to_be_visible()
+
+
+def test_a_patient_who_cancels_by_whatsapp_shows_up_as_an_alert_until_handled(desk, journey):
+    appointment_id = journey.book_appointment(desk, at="11:00")
+    journey.deliver_reminder(desk, at="11:00")
+    journey.patient_writes("2")
+
+    wait_until(lambda: journey.stack.sql("SELECT status, cancelled_by FROM appointments_appointment WHERE id = %s",
+                                         (appointment_id,)) == [("cancelled", "patient")],
+               timeout=30, message="the appointment to be cancelled by the patient")
+    desk.goto("/")
+    expect(desk.locator("#alert-count")).to_be_visible()
+    desk.goto("/dashboard/alerts/")
+    alert = desk.locator(".staff-alert[data-kind=patient_cancelled]", has_text=journey.patient_name)
+    expect(alert).to_have_count(1)
+    alert.locator("button[type=submit]").click()
+
+    expect(desk.locator(".staff-alert", has_text=journey.patient_name)).to_have_count(0)

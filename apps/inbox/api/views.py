@@ -30,7 +30,7 @@ class _ConversationMixin(OrganizationScopedMixin):
 class ConversationListApi(_ConversationMixin, GenericAPIView):
     serializer_class = ConversationSerializer
 
-    @extend_schema(parameters=[
+    @extend_schema(operation_id="conversations_list", parameters=[
         OpenApiParameter("filter", str, enum=list(selectors.FILTERS), description="default: all"),
         OpenApiParameter("q", str, description="search by name, phone or message text"),
     ])
