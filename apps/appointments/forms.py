@@ -170,3 +170,12 @@ class AppointmentTypeForm(forms.Form):
     color = forms.CharField(label=_("Colour"), max_length=7, initial="#6c757d",
                             widget=forms.TextInput(attrs={"type": "color"}))
     is_active = forms.BooleanField(label=_("Offered"), required=False, initial=True)
+
+
+class SchedulingSettingsForm(forms.Form):
+    late_cancel_hours = forms.IntegerField(
+        label=_("Late cancellation (hours before)"), min_value=0, max_value=168,
+        help_text=_("A cancellation closer than this to the start counts as late."),
+    )
+    slot_minutes = forms.TypedChoiceField(label=_("Calendar slot"), coerce=int,
+                                          choices=[(m, f"{m} min") for m in (5, 10, 15, 20, 30, 60)])

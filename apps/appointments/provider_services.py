@@ -102,3 +102,13 @@ def appointment_type_update(*, appointment_type: AppointmentType, data: dict) ->
         instance=appointment_type, fields=["name", "duration_minutes", "color", "is_active"], data=data
     )
     return appointment_type
+
+
+def scheduling_settings_update(*, organization, late_cancel_hours: int, slot_minutes: int):
+    from apps.appointments.models import SchedulingSettings
+
+    settings, _created = SchedulingSettings.objects.get_or_create(organization=organization)
+    settings.late_cancel_hours, settings.slot_minutes = late_cancel_hours, slot_minutes
+    settings.full_clean()
+    settings.save()
+    return settings

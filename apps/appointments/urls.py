@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/move/", views.appointment_move_view, name="appointment-move"),
     path("patients/<int:patient_pk>/", views.patient_appointments, name="patient-appointments"),
     path("setup/", views_setup.schedule_setup, name="schedule-setup"),
+    path("setup/rules/", views_setup.scheduling_settings_save, name="scheduling-settings"),
     path("setup/providers/<int:pk>/", views_setup.provider_edit, name="provider-edit"),
     path("setup/providers/<int:pk>/time-off/", views_setup.provider_time_off_add, name="provider-time-off-add"),
     path("setup/providers/<int:pk>/time-off/<int:time_off_pk>/delete/", views_setup.provider_time_off_delete,

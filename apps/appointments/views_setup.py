@@ -8,7 +8,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.appointments.forms import AppointmentTypeForm, ProviderForm, TimeOffForm, WorkingHoursForm
+from apps.appointments.forms import (
+    AppointmentTypeForm,
+    ProviderForm,
+    SchedulingSettingsForm,
+    TimeOffForm,
+    WorkingHoursForm,
+)
 from apps.appointments.models import AppointmentType, Provider, TimeOff
 from apps.appointments.provider_services import (
     appointment_type_create,
@@ -16,10 +22,12 @@ from apps.appointments.provider_services import (
     provider_create,
     provider_feed_token_rotate,
     provider_update,
+    scheduling_settings_update,
     time_off_create,
     time_off_delete,
     working_hours_set,
 )
+from apps.appointments.selectors import scheduling_settings_get
 from apps.appointments.views import in_clinic_time
 from apps.common.exceptions import ApplicationError
 from apps.organizations.models import MANAGER_ROLES
@@ -62,7 +70,10 @@ def schedule_setup(request):
             else:
                 messages.success(request, _("Appointment type added."))
                 return redirect("schedule-setup")
+    current = scheduling_settings_get(organization=organization)
     return render(request, "appointments/setup.html", {
+        "settings_form": SchedulingSettingsForm(initial={"late_cancel_hours": current.late_cancel_hours,
+                                                         "slot_minutes": current.slot_minutes}),
         "providers": scoped(Provider, organization).prefetch_related("working_hours").select_related("user"),
         "types": scoped(AppointmentType, organization),
         "provider_form": provider_form,
@@ -153,3 +164,15 @@ def appointment_type_edit(request, pk):
     return render(request, "appointments/appointment_type_form.html",
                   {"form": form, "appointment_type": appointment_type},
                   status=400 if request.method == "POST" else 200)
+
+
+@role_required(*MANAGER_ROLES)
+@require_POST
+def scheduling_settings_save(request):
+    form = SchedulingSettingsForm(request.POST)
+    if form.is_valid():
+        scheduling_settings_update(organization=request.organization, **form.cleaned_data)
+        messages.success(request, _("Scheduling rules saved."))
+    else:
+        messages.error(request, _("Check the scheduling rules."))
+    return redirect("schedule-setup")

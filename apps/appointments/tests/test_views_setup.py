@@ -108,3 +108,17 @@ def test_setup_pages_answer_404_for_another_clinics_rows(admin_client, other_pro
     assert admin_client.get(reverse("appointment-type-edit", args=[theirs_type.pk])).status_code == 404
     assert other_provider.display_name not in admin_client.get(reverse("schedule-setup")).content.decode()
     assert TimeOff.objects.filter(pk=theirs_off.pk).exists()
+
+
+def test_the_clinic_sets_its_late_cancellation_threshold_and_slot(client, staff_user, admin_user, organization):
+    from apps.appointments.selectors import scheduling_settings_get
+
+    client.force_login(staff_user)
+    assert client.post(reverse("scheduling-settings"), {"late_cancel_hours": 2, "slot_minutes": 30}).status_code == 403
+    client.force_login(admin_user)
+    admin_client = client
+    admin_client.post(reverse("scheduling-settings"), {"late_cancel_hours": 48, "slot_minutes": 30})
+    admin_client.post(reverse("scheduling-settings"), {"late_cancel_hours": -1, "slot_minutes": 30})
+
+    current = scheduling_settings_get(organization=organization)
+    assert (current.late_cancel_hours, current.slot_minutes) == (48, 30)
