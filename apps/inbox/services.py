@@ -18,6 +18,7 @@ from apps.notifications.rendering import context_for, language_for
 from apps.notifications.services import notification_settings_get
 from apps.notifications.templating import render_template
 from apps.organizations.models import Membership
+from apps.patients.selectors import patients_by_phone
 
 # A reconnecting session keeps its link: the outbox retries until it is back.
 LINKED_STATUSES = ("connected", "reconnecting")
@@ -112,7 +113,11 @@ def conversation_reply(*, conversation: Conversation, body: str, user) -> Messag
         raise ApplicationError(_("The message is longer than %(max)s characters.") % {"max": MAX_TEXT}, field="body")
     organization = conversation.organization
     patient = conversation.patient
-    if patient is not None and patient.whatsapp_opted_out:
+    # A number shared by several patients has its own conversation; STOP from it covers them all.
+    opted_out = (patient.whatsapp_opted_out if patient is not None else
+                 patients_by_phone(organization=organization, phone=conversation.phone)
+                 .filter(whatsapp_opted_out=True).exists())
+    if opted_out:
         raise ApplicationError(_("This patient asked to receive no WhatsApp messages (STOP). Nothing was sent."),
                                field="body")
     if not whatsapp_is_linked(organization=organization):

@@ -100,3 +100,14 @@ def test_canned_reply_titles_are_unique_per_clinic(organization, other_organizat
     services.canned_reply_save(organization=other_organization, title="Horario", body="9 a 5")
     with pytest.raises((ApplicationError, ValidationError)):
         services.canned_reply_save(organization=organization, title="Horario", body="otra")
+
+
+def test_a_reply_to_a_shared_number_that_said_stop_is_refused(organization, staff_user, whatsapp_linked):
+    PatientFactory(organization=organization, phone="+573007654321", whatsapp_opted_out=True,
+                   whatsapp_opted_out_at=timezone.now())
+    PatientFactory(organization=organization, phone="+573007654321")
+    InboundMessageFactory(organization=organization, patient=None, phone="+573007654321")
+    services.conversations_sync(organization=organization)
+    conversation = Conversation.objects.get(organization=organization)
+    with pytest.raises(ApplicationError, match="STOP"):
+        services.conversation_reply(conversation=conversation, body="Hola", user=staff_user)
