@@ -231,6 +231,10 @@ def test_a_patient_message_appears_in_the_inbox_and_staff_reply_from_it(desk, jo
                message="the reply on the simulated phone")
     # The ticks follow the bridge's receipts (the sandbox delivers and reads).
     expect(bubble).not_to_have_attribute("data-status", re.compile("queued|sending|failed"), timeout=LONG)
+    # The patient answers while the conversation is open: it shows up without a reload.
+    thanks = f"¡Gracias! {uuid.uuid4().hex[:6]}"
+    journey.patient_writes(thanks)
+    expect(desk.locator(".message-bubble[data-direction=in]", has_text=thanks)).to_be_visible(timeout=LONG)
 
 
 def test_an_empty_reply_is_refused_with_a_message(desk, journey):
