@@ -43,11 +43,19 @@ def test_reply_refusals_are_json_naming_the_field(staff_api, conversation):
 
 
 def test_reply_when_linked_returns_the_queued_message(staff_api, conversation, whatsapp_linked):
-    pk = Conversation.objects.get().pk if Conversation.objects.exists() else (
-        staff_api.get("/api/conversations/").json()["results"][0]["id"])
+    pk = staff_api.get("/api/conversations/").json()["results"][0]["id"]
     response = staff_api.post(f"/api/conversations/{pk}/reply/", {"body": "Buenos días"}, format="json")
     assert response.status_code == 201 and response.json()["status"] == "queued"
 
 
 def test_unknown_filter_is_a_400(staff_api):
     assert staff_api.get("/api/conversations/", {"filter": "nope"}).status_code == 400
+
+
+def test_patch_refuses_an_unknown_state_and_someone_of_another_clinic(staff_api, other_user, conversation):
+    pk = staff_api.get("/api/conversations/").json()["results"][0]["id"]
+    response = staff_api.patch(f"/api/conversations/{pk}/", {"state": "archived"}, format="json")
+    assert response.status_code == 400 and "state" in response.json()["fields"]
+    response = staff_api.patch(f"/api/conversations/{pk}/", {"assigned_to": other_user.pk}, format="json")
+    assert response.status_code == 400 and "assigned_to" in response.json()["fields"]
+    assert Conversation.objects.get(pk=pk).assigned_to is None
