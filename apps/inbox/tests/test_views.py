@@ -173,3 +173,10 @@ def test_the_inbox_speaks_spanish_by_default(staff_client, organization, setting
     response = staff_client.post(reverse("conversation-reply", args=[conversation.pk]), {"body": ""},
                                  HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="es")
     assert "Escriba una respuesta antes de enviar." in response.content.decode()
+
+
+def test_the_unread_endpoint_answers_the_badge_text(staff_client, organization, other_organization):
+    InboundMessageFactory(organization=other_organization)
+    assert staff_client.get(reverse("inbox-unread")).content == b""
+    _conversation(organization)
+    assert staff_client.get(reverse("inbox-unread")).content == b"1"
