@@ -91,17 +91,25 @@ def free_text_send(*, organization, patient, body: str, sent_by) -> Message:
         raise ApplicationError(_("The message is longer than %(max)s characters.") % {"max": MAX_TEXT}, field="body")
     if patient.organization_id != organization.pk:
         raise ApplicationError(_("Unknown patient."), field="patient")
-    if not patient.phone:
-        raise ApplicationError(_("This patient has no phone number."), field="patient")
-    if patient.whatsapp_opted_out:
-        raise ApplicationError(_("This patient asked to receive no WhatsApp messages (STOP)."), field="patient")
-    if not patient.whatsapp_consent:
-        raise ApplicationError(_("This patient has not consented to WhatsApp messages."), field="patient")
+    blocked = free_text_blocked_reason(patient=patient)
+    if blocked:
+        raise ApplicationError(blocked, field="patient")
     if not notification_settings_get(organization=organization).whatsapp_enabled:
         raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field="body")
     with transaction.atomic():
         return message_queue(organization=organization, phone=patient.phone, body=body, kind=MessageKind.FREE_TEXT,
                              patient=patient, sent_by=sent_by)
+
+
+def free_text_blocked_reason(*, patient) -> str:
+    """Why staff cannot write to this patient on WhatsApp, or "" when they can."""
+    if not patient.phone:
+        return _("This patient has no phone number.")
+    if patient.whatsapp_opted_out:
+        return _("This patient asked to receive no WhatsApp messages (STOP).")
+    if not patient.whatsapp_consent:
+        return _("This patient has not consented to WhatsApp messages.")
+    return ""
 
 
 # --- sending (the job's body) ---------------------------------------------------------------

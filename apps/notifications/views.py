@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.common.exceptions import ApplicationError
-from apps.notifications import selectors, services
+from apps.notifications import outbox, selectors, services
 from apps.notifications.forms import (
     LANGUAGE_CODES,
     FreeTextForm,
@@ -202,5 +202,6 @@ def patient_whatsapp_send(request, patient_pk):
     else:
         form = FreeTextForm()
     status = 400 if form.errors else 200
-    return render(request, "notifications/_patient_send.html", {"patient": patient, "form": form, "sent": sent},
-                  status=status)
+    return render(request, "notifications/_patient_send.html", {
+        "patient": patient, "form": form, "sent": sent, "blocked": outbox.free_text_blocked_reason(patient=patient),
+    }, status=status)

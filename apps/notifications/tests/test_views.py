@@ -190,3 +190,12 @@ def test_open_alerts_are_listed_and_can_be_marked_handled(admin_client, admin_us
     theirs.refresh_from_db()
     assert (mine.handled_by, theirs.handled_at) == (admin_user, None)
     assert not StaffAlert.objects.filter(organization=organization, handled_at__isnull=True).exists()
+
+
+def test_the_send_box_explains_why_a_patient_cannot_be_written_to(staff_client, organization):
+    patient = ConsentingPatientFactory(organization=organization, whatsapp_opted_out=True)
+    html = staff_client.get(reverse("patient-whatsapp-send", args=[patient.pk])).content.decode()
+    assert 'id="whatsapp-send-blocked"' in html and "<form" not in html
+    ready = ConsentingPatientFactory(organization=organization)
+    html = staff_client.get(reverse("patient-whatsapp-send", args=[ready.pk])).content.decode()
+    assert "<form" in html
