@@ -58,6 +58,19 @@ def reminders_plan_for_appointment(*, appointment_id: int, now: dt.datetime | No
         return planned
 
 
+def reminders_replan_organization(*, organization_id: int, now: dt.datetime | None = None) -> int:
+    """After the clinic changed its rules or hours: every future booking's plan is computed again."""
+    now = now or timezone.now()
+    upcoming = list(Appointment.objects.filter(organization_id=organization_id, status=AppointmentStatus.SCHEDULED,
+                                               start__gt=now).values_list("pk", flat=True))
+    for appointment_id in upcoming:
+        with transaction.atomic():
+            Reminder.objects.filter(appointment_id=appointment_id, status=ReminderStatus.PENDING).update(
+                status=ReminderStatus.CANCELLED, reason="settings_changed", updated_at=now)
+            reminders_plan_for_appointment(appointment_id=appointment_id, now=now)
+    return len(upcoming)
+
+
 def reminders_cancel_for_appointment(*, appointment_id: int, reason: str) -> int:
     return Reminder.objects.filter(appointment_id=appointment_id, status=ReminderStatus.PENDING).update(
         status=ReminderStatus.CANCELLED, reason=reason, updated_at=timezone.now())

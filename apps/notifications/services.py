@@ -43,6 +43,24 @@ def notification_settings_get(*, organization) -> NotificationSettings:
     return obj
 
 
+def _replan_on_commit(organization) -> None:
+    """Rules and hours apply to bookings already made too: their plans are redone by a job."""
+
+    def defer():
+        from procrastinate.exceptions import AlreadyEnqueued
+
+        from apps.notifications.tasks import replan_organization
+
+        try:
+            with transaction.atomic():  # a refused duplicate must not spoil an enclosing transaction
+                replan_organization.configure(queueing_lock=f"replan-{organization.pk}").defer(
+                    organization_id=organization.pk)
+        except AlreadyEnqueued:
+            pass  # one waiting re-plan already covers this change
+
+    transaction.on_commit(defer)
+
+
 def notification_settings_update(*, organization, data: dict) -> NotificationSettings:
     obj = notification_settings_get(organization=organization)
     if (data.get("quiet_start") is None) != (data.get("quiet_end") is None):
@@ -59,7 +77,9 @@ def notification_settings_update(*, organization, data: dict) -> NotificationSet
             words = ", ".join(sorted(clash))
             raise ApplicationError(_("These words both confirm and cancel: %(words)s.") % {"words": words},
                                    field="cancel_keywords")
-    obj, _changed = model_update(instance=obj, fields=SETTINGS_FIELDS, data=data)
+    obj, changed = model_update(instance=obj, fields=SETTINGS_FIELDS, data=data)
+    if changed and {"quiet_start", "quiet_end", "closed_days", "whatsapp_enabled"} & set(data):
+        _replan_on_commit(organization)
     return obj
 
 
@@ -81,6 +101,7 @@ def reminder_rule_create(*, organization, lead_hours: int, skip_within_hours: in
             rule.save()
     except IntegrityError as exc:
         raise ApplicationError(_("A rule with this lead time already exists."), field="lead_hours") from exc
+    _replan_on_commit(organization)
     return rule
 
 
@@ -88,12 +109,16 @@ def reminder_rule_update(*, rule: ReminderRule, data: dict) -> ReminderRule:
     merged = {"lead_hours": rule.lead_hours, "skip_within_hours": rule.skip_within_hours, **data}
     _rule_validate(organization=rule.organization, lead_hours=merged["lead_hours"],
                    skip_within_hours=merged["skip_within_hours"], exclude=rule.pk)
-    rule, _changed = model_update(instance=rule, fields=["lead_hours", "skip_within_hours", "is_enabled"], data=data)
+    rule, changed = model_update(instance=rule, fields=["lead_hours", "skip_within_hours", "is_enabled"], data=data)
+    if changed:
+        _replan_on_commit(rule.organization)
     return rule
 
 
 def reminder_rule_delete(*, rule: ReminderRule) -> None:
+    organization = rule.organization
     rule.delete()
+    _replan_on_commit(organization)
 
 
 def _rule_validate(*, organization, lead_hours, skip_within_hours, exclude=None) -> None:

@@ -33,6 +33,11 @@ def plan_reminders(appointment_id: int) -> int:
     return len(reminders.reminders_plan_for_appointment(appointment_id=appointment_id))
 
 
+@app.task(name="notifications.replan_organization", retry=5)
+def replan_organization(organization_id: int) -> int:
+    return reminders.reminders_replan_organization(organization_id=organization_id)
+
+
 @app.periodic(cron="* * * * *", periodic_id="dispatch_due_reminders")
 @app.task(name="notifications.dispatch_due_reminders")
 def dispatch_due_reminders(timestamp: int) -> int:

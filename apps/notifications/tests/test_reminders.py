@@ -183,3 +183,26 @@ def test_the_dispatcher_only_touches_due_reminders(book):
     assert reminders_dispatch_due(now=reminder.due_at - dt.timedelta(seconds=1)) == 0
     reminder.refresh_from_db()
     assert reminder.status == ReminderStatus.PENDING
+
+
+def test_a_new_rule_and_new_quiet_hours_apply_to_bookings_already_made(organization, book,
+                                                                       django_capture_on_commit_callbacks):
+    from apps.notifications.reminders import reminders_replan_organization
+    from apps.notifications.services import reminder_rule_create
+
+    appointment = book(dt.datetime(2031, 3, 4, 7, 30, tzinfo=BOGOTA))
+    [daily] = plan(appointment)
+    with django_capture_on_commit_callbacks(execute=True):
+        reminder_rule_create(organization=organization, lead_hours=2, skip_within_hours=1)
+        notification_settings_update(organization=organization, data={"quiet_start": dt.time(20),
+                                                                      "quiet_end": dt.time(6)})
+    assert ProcrastinateJob.objects.filter(task_name="notifications.replan_organization", status="todo",
+                                           args={"organization_id": organization.pk}).count() == 1
+
+    reminders_replan_organization(organization_id=organization.pk, now=NOW)
+    pending = {r.rule.lead_hours: r.due_at for r in appointment.reminders.filter(status=ReminderStatus.PENDING)}
+    # 24 h before is Monday 07:30 (allowed now); 2 h before is 05:30, quiet until 06:00.
+    assert pending == {24: dt.datetime(2031, 3, 3, 7, 30, tzinfo=BOGOTA),
+                       2: dt.datetime(2031, 3, 4, 6, 0, tzinfo=BOGOTA)}
+    daily.refresh_from_db()
+    assert daily.status == ReminderStatus.PENDING  # the same plan row, recomputed
