@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 
@@ -126,6 +127,9 @@ def database_url(settings_dict: dict) -> str:
     user = settings_dict.get("USER") or "postgres"
     password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
     host = settings_dict.get("HOST") or "127.0.0.1"
+    if host.startswith("/"):
+        # A unix socket directory (the embedded PostgreSQL of `make test`) travels percent-encoded.
+        return f"postgres://{user}{password}@{quote(host, safe='')}/{settings_dict['NAME']}"
     port = settings_dict.get("PORT") or 5432
     return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
 
