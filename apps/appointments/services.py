@@ -95,9 +95,14 @@ def _check_slot(*, organization, provider: Provider, start: dt.datetime, end: dt
 
 
 def _check_belongs(organization, **objects) -> None:
+    messages = {
+        "patient": _("Choose a patient of this clinic."),
+        "provider": _("Choose a provider of this clinic."),
+        "appointment_type": _("Choose an appointment type of this clinic."),
+    }
     for field, obj in objects.items():
         if obj is None or obj.organization_id != organization.pk:
-            raise ApplicationError(_("Choose one of this clinic's records."), field=field)
+            raise ApplicationError(messages[field], field=field)
 
 
 def _lock(appointment: Appointment) -> None:
