@@ -24,8 +24,8 @@ def repl(m):
     return m.group(0)
 
 
-text = re.sub(r'msgid ((?:".*"\n)+)msgstr ""\n', repl, text)
+text = re.sub(r'msgid ((?:".*"\n)+)msgstr ""\n(?!")', repl, text)
 text = re.sub(r"#, fuzzy\n(?=msgid \"\"\nmsgstr \"\"\n\"Project)", "", text)
 open(path, "w", encoding="utf-8").write(text)
-missing = [unquote(b) for b in re.findall(r'msgid ((?:".*"\n)+)msgstr ""\n', text)]
+missing = [unquote(b) for b in re.findall(r'msgid ((?:".*"\n)+)msgstr ""\n(?!")', text)]
 print("untranslated:", [m for m in missing if m])
