@@ -24,8 +24,8 @@ FILTER_LABELS = {
 
 def _conversation_or_404(request, pk):
     conversation = selectors.conversation_get(organization=request.organization, pk=pk)
-    if conversation is None:
-        get_scoped_or_404(selectors.Conversation, request.organization, pk=pk)  # raises Http404
+    if conversation is None:  # another clinic's conversation is simply not there
+        raise Http404
     return conversation
 
 
