@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.common.exceptions import ApplicationError
@@ -53,26 +53,52 @@ def _validate(events) -> None:
 def events_process(*, events) -> int:
     """Apply a batch; returns how many events were new. Raises MalformedEvents before touching anything."""
     _validate(events)
-    applied = 0
+    org_ids = {int(e["organization_id"]) for e in events if e["organization_id"].isdigit()}
+    organizations = Organization.objects.in_bulk(org_ids)
+    known = [e for e in events if e["organization_id"].isdigit() and int(e["organization_id"]) in organizations]
     for event in events:
-        org_id = event["organization_id"]
-        organization = Organization.objects.filter(pk=int(org_id)).first() if org_id.isdigit() else None
-        if organization is None:
-            log.warning("event %s for unknown organization %r ignored", event["id"], org_id)
+        if event not in known:
+            log.warning("event %s for unknown organization %r ignored", event["id"], event["organization_id"])
+    fresh = _claim_new(known)
+    applied = 0
+    for event in known:
+        if event["id"][:64] not in fresh:
             continue
-        _record, created = ProcessedEvent.objects.get_or_create(
-            event_id=event["id"][:64], defaults={"organization": organization, "type": event["type"][:40]})
-        if not created:
-            continue
+        fresh.discard(event["id"][:64])  # the same id twice in one batch is applied once
         try:
             with transaction.atomic():
-                _apply(organization, event["type"], event["data"], _parse_time(event.get("timestamp")))
+                _apply(organizations[int(event["organization_id"])], event["type"], event["data"],
+                       _parse_time(event.get("timestamp")))
         except ApplicationError as exc:
             # A business rule refused it (say, a reply for an appointment already completed): the
             # event is settled; retrying it would only be refused again.
             log.info("event %s not applied: %s", event["id"], exc.message)
         applied += 1
     return applied
+
+
+_CLAIM_SQL = f"""
+INSERT INTO {ProcessedEvent._meta.db_table} (event_id, organization_id, type, processed_at)
+SELECT * FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::timestamptz[])
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""  # noqa: S608 - the table name is the model's own
+
+
+def _claim_new(events: list[dict]) -> set[str]:
+    """Record the batch's event ids in one statement; the ids it returns are the ones never seen.
+
+    A concurrent delivery of the same id waits on the unique index until the other batch commits
+    (then the id is not returned here) or rolls back (then it is), so an event is applied once.
+    """
+    if not events:
+        return set()
+    unique = {e["id"][:64]: e for e in events}
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [list(unique), [int(e["organization_id"]) for e in unique.values()],
+                                    [e["type"][:40] for e in unique.values()], [now] * len(unique)])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _apply(organization, type_: str, data: dict, at: dt.datetime) -> None:
