@@ -218,6 +218,12 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}, "procrastinate.blueprints": {"level": "WARNING"}},
 }
 
+# --- Background jobs (procrastinate) ---------------------------------------------------------
+
+# Jobs a worker runs at once. Sends mostly wait on the bridge, so a few in parallel multiply
+# reminder throughput; each running job holds one database connection.
+PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", default=4)}
+
 # --- WhatsApp bridge -------------------------------------------------------------------------
 
 WHATSAPP_BRIDGE_URL = env.str("WHATSAPP_BRIDGE_URL", default="http://127.0.0.1:3000")

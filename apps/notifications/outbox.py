@@ -59,7 +59,9 @@ def message_queue(*, organization, phone: str, body: str, kind: str, patient=Non
 def _enqueue_send(message_id: int) -> None:
     from apps.notifications.tasks import send_message
 
-    send_message.defer(message_id=message_id)
+    # One lock per message: a duplicate job waits for the first to finish (and then finds the
+    # message sent) instead of racing it to the bridge from another worker slot.
+    send_message.configure(lock=f"send-message-{message_id}").defer(message_id=message_id)
 
 
 def reminder_buttons(*, appointment, language: str) -> list[dict]:

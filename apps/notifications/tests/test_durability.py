@@ -7,9 +7,10 @@ from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from apps.notifications.models import AlertKind, Message, MessageStatus, StaffAlert
+from apps.notifications.outbox import _enqueue_send
 from apps.notifications.reminders import reminder_dispatch, reminders_plan_for_appointment
 from apps.notifications.services import notification_settings_update
-from apps.notifications.tasks import jobs_retry_stalled, send_message
+from apps.notifications.tasks import jobs_retry_stalled
 from apps.notifications.tests.conftest import local
 from apps.whatsapp.client import BridgeClient
 from apps.whatsapp.tests.processes import Blackhole, wait_until
@@ -85,8 +86,7 @@ def test_a_duplicated_send_job_sends_once(organization, make_bridge, make_worker
     bridge = make_bridge()
     bridge.link(organization.pk)
     message = queued_reminder()
-    send_message.defer(message_id=message.pk)
-    send_message.defer(message_id=message.pk)
+    _enqueue_send(message.pk)  # queued_reminder already enqueued one: this is the duplicate
     make_worker(bridge_url=bridge.url)
     wait_until(lambda: status_of(message) in DELIVERED, message="the send")
     from procrastinate.contrib.django.models import ProcrastinateJob

@@ -206,3 +206,31 @@ def test_a_new_rule_and_new_quiet_hours_apply_to_bookings_already_made(organizat
                        2: dt.datetime(2031, 3, 4, 6, 0, tzinfo=BOGOTA)}
     daily.refresh_from_db()
     assert daily.status == ReminderStatus.PENDING  # the same plan row, recomputed
+
+
+def test_one_dispatcher_run_drains_a_backlog_larger_than_a_batch(book, monkeypatch):
+    from apps.notifications import reminders
+
+    monkeypatch.setattr(reminders, "DISPATCH_BATCH", 3)
+    appointments = [book(TUESDAY_10 + dt.timedelta(minutes=30 * i)) for i in range(7)]
+    for appointment in appointments:
+        plan(appointment)
+
+    handed = reminders_dispatch_due(now=TUESDAY_10 - dt.timedelta(hours=1))
+
+    assert handed == 7
+    assert Message.objects.filter(kind=MessageKind.REMINDER).count() == 7
+
+
+def test_a_dispatcher_out_of_time_leaves_the_rest_for_the_next_tick(book, monkeypatch):
+    from apps.notifications import reminders
+
+    monkeypatch.setattr(reminders, "DISPATCH_BATCH", 2)
+    for i in range(5):
+        plan(book(TUESDAY_10 + dt.timedelta(minutes=30 * i)))
+    due = TUESDAY_10 - dt.timedelta(hours=1)
+
+    first = reminders_dispatch_due(now=due, budget_seconds=0)
+    rest = reminders_dispatch_due(now=due)
+
+    assert (first, rest) == (2, 3)
