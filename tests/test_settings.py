@@ -15,7 +15,7 @@ PRODUCTION_ENV = {
     "DJANGO_SECURE_SSL_REDIRECT": "1",
     "DJANGO_SECURE_COOKIES": "1",
     "DJANGO_HSTS_SECONDS": "31536000",
-    # Required and different with DEBUG off (apps/clinic_import/checks.py).
+    # Required and different with DEBUG off (apps/whatsapp/checks.py).
     "WHATSAPP_BRIDGE_API_KEY": "a-production-like-bridge-api-key-0f3b9c1d7e2a4f6b8c0d",
     "WHATSAPP_EVENTS_SECRET": "a-production-like-events-secret-9e8d7c6b5a4f3e2d1c0b",
 }

@@ -6,3 +6,6 @@ class WhatsAppConfig(AppConfig):
     name = "apps.whatsapp"
     label = "whatsapp"
     verbose_name = _("WhatsApp")
+
+    def ready(self):
+        from apps.whatsapp import checks  # noqa: F401 - registers the bridge secrets' system checks

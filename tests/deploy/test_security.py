@@ -60,20 +60,20 @@ def test_with_debug_off_a_missing_bridge_secret_stops_the_checks(missing):
     result = _check(env)
 
     assert result.returncode != 0
-    assert "clinic_import.E001" in result.stderr and f"{missing} is not set" in result.stderr
+    assert "whatsapp.E001" in result.stderr and f"{missing} is not set" in result.stderr
 
 
 def test_with_debug_off_the_same_value_for_key_and_secret_is_refused():
     result = _check({**PRODUCTION_ENV, "WHATSAPP_EVENTS_SECRET": KEY})
 
     assert result.returncode != 0
-    assert "clinic_import.E002" in result.stderr
+    assert "whatsapp.E002" in result.stderr
 
 
 def test_short_secrets_are_a_deploy_warning():
     result = _check({**PRODUCTION_ENV, "WHATSAPP_EVENTS_SECRET": "short"}, "--deploy")
 
-    assert _deploy_issues(result) == ["clinic_import.W001"]
+    assert _deploy_issues(result) == ["whatsapp.W001"]
 
 
 def test_with_debug_on_local_values_are_accepted():

@@ -29,14 +29,14 @@ def bridge_secrets_check(app_configs=None, **kwargs):
             errors.append(Error(
                 f"{name} is not set.",
                 hint="Set it in the environment (.env); see .env.example and docs/operations.md.",
-                id="clinic_import.E001",
+                id="whatsapp.E001",
             ))
     (_key_name, key), (_secret_name, secret) = _secrets()
     if key.strip() and key == secret:
         errors.append(Error(
             "WHATSAPP_BRIDGE_API_KEY and WHATSAPP_EVENTS_SECRET are the same value.",
             hint="Generate two different random values (python -c 'import secrets; print(secrets.token_urlsafe(48))').",
-            id="clinic_import.E002",
+            id="whatsapp.E002",
         ))
     return errors
 
@@ -49,7 +49,7 @@ def bridge_secrets_strength_check(app_configs=None, **kwargs):
         Warning(
             f"{name} is shorter than {MIN_SECRET_LENGTH} characters.",
             hint="Use a long random value (python -c 'import secrets; print(secrets.token_urlsafe(48))').",
-            id="clinic_import.W001",
+            id="whatsapp.W001",
         )
         for name, value in _secrets()
         if value.strip() and len(value) < MIN_SECRET_LENGTH
