@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.common.models import TimeStampedModel
 from apps.notifications.templating import validate_template_body
@@ -9,7 +10,7 @@ from apps.organizations.models import Organization
 
 
 class ConversationState(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("conversation state", "Open")
     PENDING = "pending", _("Pending")
     RESOLVED = "resolved", _("Resolved")
 

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.appointments.models import Appointment
@@ -17,7 +17,8 @@ from apps.organizations.scoping import get_scoped_or_404
 from apps.patients.models import Patient
 
 FILTER_LABELS = {
-    "open": gettext_lazy("Open"), "mine": gettext_lazy("Mine"), "unassigned": gettext_lazy("Unassigned"),
+    "open": pgettext_lazy("conversation state", "Open"), "mine": gettext_lazy("Mine"),
+    "unassigned": gettext_lazy("Unassigned"),
     "pending": gettext_lazy("Pending"), "resolved": gettext_lazy("Resolved"), "all": gettext_lazy("All"),
 }
 
