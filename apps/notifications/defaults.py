@@ -16,6 +16,9 @@ DEFAULT_TEMPLATES = {
         TemplateKind.OPTED_IN: "¡Bienvenido de nuevo! Volverás a recibir nuestros recordatorios por WhatsApp.",
         TemplateKind.BUTTON_CONFIRM: "Confirmar",
         TemplateKind.BUTTON_CANCEL: "Cancelar cita",
+        TemplateKind.BUTTON_CALLBACK: "Llámenme",
+        TemplateKind.CALLBACK: "Entendido, {patient_first_name}. Te llamaremos pronto desde {clinic} para hablar de "
+                               "tu cita del {date} a las {time}.",
     },
     "en": {
         TemplateKind.REMINDER: (
@@ -30,6 +33,9 @@ DEFAULT_TEMPLATES = {
         TemplateKind.OPTED_IN: "Welcome back! You will receive our WhatsApp reminders again.",
         TemplateKind.BUTTON_CONFIRM: "Confirm",
         TemplateKind.BUTTON_CANCEL: "Cancel appointment",
+        TemplateKind.BUTTON_CALLBACK: "Call me",
+        TemplateKind.CALLBACK: "Understood, {patient_first_name}. {clinic} will call you soon about your "
+                               "appointment on {date} at {time}.",
     },
 }
 

@@ -33,6 +33,9 @@ class NotificationSettings(TimeStampedModel):
     confirm_keywords = models.CharField(_("words that confirm"), max_length=255,
                                         default="1, si, sí, confirmo, confirmar, ok",
                                         help_text=_("Separated by commas; case and accents are ignored."))
+    callback_keywords = models.CharField(_("words that ask for a call"), max_length=255,
+                                         default="3, llamar, llamenme, llamame, call me",
+                                         help_text=_("Separated by commas; case and accents are ignored."))
     cancel_keywords = models.CharField(_("words that cancel"), max_length=255, default="2, no, cancelar, cancelo",
                                        help_text=_("Separated by commas; case and accents are ignored."))
     no_response_hours = models.PositiveSmallIntegerField(
@@ -88,6 +91,8 @@ class TemplateKind(models.TextChoices):
     OPTED_IN = "opted_in", _("Reply: START (messages again)")
     BUTTON_CONFIRM = "button_confirm", _("Button: confirm")
     BUTTON_CANCEL = "button_cancel", _("Button: cancel")
+    CALLBACK = "callback", _("Reply: we will call you")
+    BUTTON_CALLBACK = "button_callback", _("Button: call me")
 
 
 class MessageTemplate(TimeStampedModel):

@@ -71,6 +71,8 @@ def reminder_buttons(*, appointment, language: str) -> list[dict]:
          "title": render_for(organization=org, kind=TemplateKind.BUTTON_CONFIRM, language=language)[:20]},
         {"id": f"cancel:{appointment.pk}",
          "title": render_for(organization=org, kind=TemplateKind.BUTTON_CANCEL, language=language)[:20]},
+        {"id": f"callback:{appointment.pk}",
+         "title": render_for(organization=org, kind=TemplateKind.BUTTON_CALLBACK, language=language)[:20]},
     ]
 
 

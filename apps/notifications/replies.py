@@ -19,7 +19,7 @@ from apps.notifications.services import keywords_parse, notification_settings_ge
 from apps.patients.selectors import patients_by_phone
 from apps.patients.services.patients import patient_whatsapp_opt_in, patient_whatsapp_opt_out
 
-CONFIRM, CANCEL = "confirm", "cancel"
+CONFIRM, CANCEL, CALLBACK = "confirm", "cancel", "callback"
 
 
 def normalize(text: str) -> str:
@@ -32,13 +32,15 @@ def _answer(*, text: str, button_id: str, settings) -> tuple[str | None, int | N
     """(confirm|cancel|None, appointment id the button named or None)."""
     if button_id:
         action, _sep, ref = button_id.partition(":")
-        if action in (CONFIRM, CANCEL):
+        if action in (CONFIRM, CANCEL, CALLBACK):
             return action, int(ref) if ref.isdigit() else None
     word = normalize(text)
     if word in keywords_parse(settings.confirm_keywords):
         return CONFIRM, None
     if word in keywords_parse(settings.cancel_keywords):
         return CANCEL, None
+    if word in keywords_parse(settings.callback_keywords):
+        return CALLBACK, None
     return None, None
 
 
@@ -47,7 +49,8 @@ def _pending(*, organization, patients: list, appointment_id: int | None, now: d
     pending = (Appointment.objects.filter(organization=organization, patient__in=patients,
                                           status=AppointmentStatus.SCHEDULED, start__gt=now,
                                           confirmation__in=[ConfirmationStatus.REQUESTED,
-                                                            ConfirmationStatus.NO_RESPONSE])
+                                                            ConfirmationStatus.NO_RESPONSE,
+                                                            ConfirmationStatus.CALLBACK_REQUESTED])
                .select_related("patient", "provider", "organization").order_by("start"))
     if appointment_id is not None:
         return pending.filter(pk=appointment_id).first(), False
@@ -119,6 +122,17 @@ def _apply_answer(inbound: Message, appointment: Appointment, action: str) -> No
                                      source=EventSource.WHATSAPP)
         _acknowledge(inbound, TemplateKind.CONFIRMED, appointment.patient, appointment)
         return
+    if action == CALLBACK:
+        appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.CALLBACK_REQUESTED,
+                                     source=EventSource.WHATSAPP)
+        staff_alert_raise(
+            organization=appointment.organization, kind=AlertKind.CALLBACK_REQUESTED, patient=appointment.patient,
+            appointment=appointment, message=inbound,
+            text=_("%(patient)s asks to be called about the appointment of %(when)s.") % {
+                "patient": appointment.patient.full_name, "when": _local(appointment)},
+        )
+        _acknowledge(inbound, TemplateKind.CALLBACK, appointment.patient, appointment)
+        return
     appointment_cancel(appointment=appointment, by_patient=True, reason=_("Cancelled by the patient on WhatsApp"),
                        source=EventSource.WHATSAPP)
     staff_alert_raise(
@@ -126,10 +140,14 @@ def _apply_answer(inbound: Message, appointment: Appointment, action: str) -> No
         appointment=appointment, message=inbound,
         text=_("%(patient)s cancelled the appointment of %(when)s by WhatsApp.") % {
             "patient": appointment.patient.full_name,
-            "when": timezone.localtime(appointment.start, appointment.organization.zone).strftime("%Y-%m-%d %H:%M"),
+            "when": _local(appointment),
         },
     )
     _acknowledge(inbound, TemplateKind.CANCELLED, appointment.patient, appointment)
+
+
+def _local(appointment: Appointment) -> str:
+    return timezone.localtime(appointment.start, appointment.organization.zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _acknowledge(inbound: Message, kind: str, patient, appointment=None) -> None:

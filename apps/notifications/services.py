@@ -20,7 +20,8 @@ from apps.notifications.models import (
 )
 
 SETTINGS_FIELDS = ["whatsapp_enabled", "quiet_start", "quiet_end", "closed_days", "confirm_keywords",
-                   "cancel_keywords", "no_response_hours"]
+                   "cancel_keywords", "callback_keywords", "no_response_hours"]
+KEYWORD_FIELDS = ("confirm_keywords", "cancel_keywords", "callback_keywords")
 
 
 def notification_settings_get(*, organization) -> NotificationSettings:
@@ -68,7 +69,7 @@ def notification_settings_update(*, organization, data: dict) -> NotificationSet
         raise ApplicationError(_("Give both ends of the quiet hours, or neither."), field=field)
     if data.get("quiet_start") is not None and data.get("quiet_start") == data.get("quiet_end"):
         raise ApplicationError(_("Quiet hours must start and end at different times."), field="quiet_end")
-    for field in ("confirm_keywords", "cancel_keywords"):
+    for field in KEYWORD_FIELDS:
         if field in data and not keywords_parse(data[field]):
             raise ApplicationError(_("Give at least one word."), field=field)
     if "confirm_keywords" in data and "cancel_keywords" in data:
@@ -77,6 +78,13 @@ def notification_settings_update(*, organization, data: dict) -> NotificationSet
             words = ", ".join(sorted(clash))
             raise ApplicationError(_("These words both confirm and cancel: %(words)s.") % {"words": words},
                                    field="cancel_keywords")
+    if "callback_keywords" in data:
+        answers = {field: data.get(field, getattr(obj, field)) for field in ("confirm_keywords", "cancel_keywords")}
+        clash = keywords_parse(data["callback_keywords"]) & set().union(*map(keywords_parse, answers.values()))
+        if clash:
+            words = ", ".join(sorted(clash))
+            raise ApplicationError(_("These words already confirm or cancel: %(words)s.") % {"words": words},
+                                   field="callback_keywords")
     obj, changed = model_update(instance=obj, fields=SETTINGS_FIELDS, data=data)
     if changed and {"quiet_start", "quiet_end", "closed_days", "whatsapp_enabled"} & set(data):
         _replan_on_commit(organization)

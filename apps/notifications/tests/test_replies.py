@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_confirmation_set
+from apps.common.exceptions import ApplicationError
 from apps.notifications.models import AlertKind, Message, MessageKind, StaffAlert
 from apps.notifications.replies import inbound_receive, normalize
 from apps.notifications.services import notification_settings_update
@@ -151,3 +152,35 @@ def test_an_answer_after_the_appointment_started_is_kept_for_staff(organization,
     inbound = inbound_receive(organization=organization, bridge_message_id="late", phone=patient.phone, text="1",
                               at=appointment.start + dt.timedelta(minutes=5))
     assert inbound.kind == MessageKind.FREE_TEXT
+
+
+def test_asking_for_a_call_flags_the_appointment_and_alerts_staff(organization, patient, pending):
+    appointment = pending()
+    receive(organization, patient.phone, "3")
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.confirmation) == (AppointmentStatus.SCHEDULED,
+                                                             ConfirmationStatus.CALLBACK_REQUESTED)
+    alert = StaffAlert.objects.get()
+    assert (alert.kind, alert.appointment, alert.patient) == (AlertKind.CALLBACK_REQUESTED, appointment, patient)
+    assert "Te llamaremos pronto" in acks()[0]
+
+
+def test_the_call_me_button_names_its_appointment(organization, patient, pending):
+    appointment = pending()
+    receive(organization, patient.phone, "", button_id=f"callback:{appointment.pk}")
+    appointment.refresh_from_db()
+    assert appointment.confirmation == ConfirmationStatus.CALLBACK_REQUESTED
+
+
+def test_after_asking_for_a_call_the_patient_can_still_confirm(organization, patient, pending):
+    appointment = pending()
+    receive(organization, patient.phone, "Llámenme")
+    receive(organization, patient.phone, "1")
+    appointment.refresh_from_db()
+    assert appointment.confirmation == ConfirmationStatus.CONFIRMED
+
+
+def test_call_words_cannot_also_confirm(organization):
+    with pytest.raises(ApplicationError) as refused:
+        notification_settings_update(organization=organization, data={"callback_keywords": "3, si"})
+    assert refused.value.field == "callback_keywords"

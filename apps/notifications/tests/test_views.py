@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 
 def settings_data(**overrides):
     data = {"whatsapp_enabled": "on", "quiet_start": "21:00", "quiet_end": "07:30", "closed_days": ["6"],
-            "confirm_keywords": "1, si", "cancel_keywords": "2, no", "no_response_hours": "3"}
+            "confirm_keywords": "1, si", "cancel_keywords": "2, no", "callback_keywords": "3, llamar",
+            "no_response_hours": "3"}
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -46,6 +47,7 @@ def test_saving_the_settings(admin_client, organization):
     ({"quiet_end": ""}, "quiet_end"),
     ({"confirm_keywords": " , "}, "confirm_keywords"),
     ({"cancel_keywords": "si, 2"}, "cancel_keywords"),
+    ({"callback_keywords": "llamar, no"}, "callback_keywords"),
     ({"closed_days": ["9"]}, "closed_days"),
 ])
 def test_bad_settings_name_the_field_and_save_nothing(admin_client, organization, bad, field):
