@@ -163,6 +163,13 @@ def test_a_patient_page_link_starts_a_conversation(staff_client, organization):
     assert response.url == reverse("conversation-detail", args=[conversation.pk])
 
 
+def test_the_patient_page_offers_the_patient_s_conversation(staff_client, organization):
+    patient = PatientFactory(organization=organization)
+    html = staff_client.get(reverse("patient-detail", args=[patient.pk])).content.decode()
+    assert reverse("patient-conversation", args=[patient.pk]) in html
+    assert "Abrir la conversación en la bandeja" in html
+
+
 def test_logged_out_visitors_are_sent_to_log_in(client, organization):
     assert client.get(reverse("inbox")).status_code == 302
 
