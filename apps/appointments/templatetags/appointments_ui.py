@@ -27,17 +27,19 @@ CONFIRMATION_CSS = {
 }
 
 
+# Labels through the enums: a model's get_FOO_display() rebuilds its choices dict on every call,
+# which a week calendar of ten providers does a thousand times.
 @register.simple_tag
 def status_badge(appointment):
     return format_html('<span class="badge {}" data-role="status-badge">{}</span>',
-                       STATUS_CSS.get(appointment.status, "bg-secondary"), appointment.get_status_display())
+                       STATUS_CSS.get(appointment.status, "bg-secondary"), status_label(appointment.status))
 
 
 @register.simple_tag
 def confirmation_badge(appointment):
     return format_html('<span class="badge {}" data-role="confirmation-badge">{}</span>',
                        CONFIRMATION_CSS.get(appointment.confirmation, "bg-secondary"),
-                       appointment.get_confirmation_display())
+                       confirmation_label(appointment.confirmation))
 
 
 @register.filter
