@@ -27,8 +27,9 @@ from apps.notifications.models import (
     MessageStatus,
     TemplateKind,
 )
-from apps.notifications.rendering import language_for, render_for
+from apps.notifications.rendering import context_for, language_for, template_bodies
 from apps.notifications.services import notification_settings_get, staff_alert_raise
+from apps.notifications.templating import render_template
 from apps.whatsapp.client import BridgeClient, BridgeRejected, BridgeUnavailable, SessionNotReady
 
 log = logging.getLogger(__name__)
@@ -64,26 +65,21 @@ def _enqueue_send(message_id: int) -> None:
     send_message.configure(lock=f"send-message-{message_id}").defer(message_id=message_id)
 
 
-def reminder_buttons(*, appointment, language: str) -> list[dict]:
-    org = appointment.organization
-    return [
-        {"id": f"confirm:{appointment.pk}",
-         "title": render_for(organization=org, kind=TemplateKind.BUTTON_CONFIRM, language=language)[:20]},
-        {"id": f"cancel:{appointment.pk}",
-         "title": render_for(organization=org, kind=TemplateKind.BUTTON_CANCEL, language=language)[:20]},
-        {"id": f"callback:{appointment.pk}",
-         "title": render_for(organization=org, kind=TemplateKind.BUTTON_CALLBACK, language=language)[:20]},
-    ]
+REMINDER_BUTTONS = [("confirm", TemplateKind.BUTTON_CONFIRM), ("cancel", TemplateKind.BUTTON_CANCEL),
+                    ("callback", TemplateKind.BUTTON_CALLBACK)]
 
 
 def reminder_message_queue(*, appointment, rule) -> Message:
-    patient = appointment.patient
+    patient, organization = appointment.patient, appointment.organization
     language = language_for(patient)
-    body = render_for(organization=appointment.organization, kind=TemplateKind.REMINDER, patient=patient,
-                      appointment=appointment, language=language)
-    return message_queue(organization=appointment.organization, phone=patient.phone, body=body,
-                         kind=MessageKind.REMINDER, patient=patient, appointment=appointment, rule=rule,
-                         buttons=reminder_buttons(appointment=appointment, language=language))
+    bodies = template_bodies(organization=organization, language=language,
+                             kinds=[TemplateKind.REMINDER] + [kind for _action, kind in REMINDER_BUTTONS])
+    context = context_for(organization=organization, patient=patient, appointment=appointment, language=language)
+    buttons = [{"id": f"{action}:{appointment.pk}", "title": render_template(bodies[kind], context)[:20]}
+               for action, kind in REMINDER_BUTTONS]
+    return message_queue(organization=organization, phone=patient.phone,
+                         body=render_template(bodies[TemplateKind.REMINDER], context), kind=MessageKind.REMINDER,
+                         patient=patient, appointment=appointment, rule=rule, buttons=buttons)
 
 
 def free_text_send(*, organization, patient, body: str, sent_by) -> Message:

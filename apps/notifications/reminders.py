@@ -118,7 +118,8 @@ def reminder_dispatch(*, reminder_id: int, now: dt.datetime):
     """Re-check one due reminder and, if it still applies, write its message to the outbox (once)."""
     with transaction.atomic():
         reminder = (Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("appointment__patient", "appointment__provider", "organization", "rule")
+                    .select_related("appointment__patient", "appointment__provider", "appointment__organization",
+                                    "organization", "rule")
                     .filter(pk=reminder_id, status=ReminderStatus.PENDING).first())
         if reminder is None:
             return None

@@ -19,12 +19,16 @@ def language_for(patient) -> str:
     return language if language in codes else settings.LANGUAGE_CODE
 
 
-def template_body(*, organization, kind: str, language: str) -> str:
-    own = MessageTemplate.objects.filter(organization=organization, kind=kind, language=language).first()
-    if own:
-        return own.body
+def template_bodies(*, organization, kinds: list[str], language: str) -> dict[str, str]:
+    """The clinic's own wording where it has one, else the built-in one; one query for all kinds."""
+    own = dict(MessageTemplate.objects.filter(organization=organization, kind__in=kinds, language=language)
+               .values_list("kind", "body"))
     builtin = DEFAULT_TEMPLATES.get(language) or DEFAULT_TEMPLATES["es"]
-    return builtin[kind]
+    return {kind: own.get(kind) or builtin[kind] for kind in kinds}
+
+
+def template_body(*, organization, kind: str, language: str) -> str:
+    return template_bodies(organization=organization, kinds=[kind], language=language)[kind]
 
 
 def context_for(*, organization, patient=None, appointment=None, language: str) -> dict[str, str]:
