@@ -18,7 +18,7 @@ export BRIDGE_EVENTS_SECRET ?= $(WHATSAPP_EVENTS_SECRET)
 export BRIDGE_EVENTS_URL ?= http://127.0.0.1:8000/whatsapp/events/
 export BRIDGE_DATA_DIR ?= $(CURDIR)/var/bridge
 
-.PHONY: help install db migrate messages browser run test lint bench clean
+.PHONY: help install db migrate messages browser deploy-tools run test lint bench backup clean
 
 help:
 	@echo "make run   - install, migrate, load demo data and start web, worker and bridge"
@@ -37,7 +37,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(STAMP) $(NODE_STAMP) messages deploy-tools
+install: $(STAMP) $(NODE_STAMP) messages
 
 # nginx, only for the deploy tests' `nginx -t` on the rendered site (never started here).
 deploy-tools:
@@ -49,7 +49,8 @@ messages: $(STAMP)
 	@DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 
 # Prints nothing; exports DATABASE_URL for the recipe that includes it (embedded PostgreSQL when unset).
-DB_ENV = export DATABASE_URL="$$($(PY) scripts/devdb.py 2>/dev/null)" && test -n "$$DATABASE_URL"
+DB_ENV = export DATABASE_URL="$$($(PY) scripts/devdb.py 2>/dev/null)" && \
+	  { test -n "$$DATABASE_URL" || { echo "PostgreSQL could not be started: run $(PY) scripts/devdb.py to see why" >&2; exit 1; }; }
 
 migrate: install
 	@$(DB_ENV) && DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput -v 0
@@ -72,7 +73,7 @@ lint: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: install browser lint
+test: install browser deploy-tools lint
 	@$(DB_ENV) && export DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} && \
 	  $(PY) -m pytest $(PYTEST_ARGS) && \
 	  $(PY) -m pytest whatsapp_bridge/tests $(PYTEST_ARGS)
