@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.appointments.models import CancelledBy, ConfirmationStatus
 from apps.appointments.selectors import appointment_type_list, provider_list
+from apps.common.models import Weekday
 from apps.organizations.scoping import scoped
 
 # Service errors name model fields; the forms ask for a date and a time instead of a start.
@@ -120,9 +121,7 @@ class WorkingHoursForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from apps.appointments.models import WorkingHours
-
-        for value, label in WorkingHours.Weekday.choices:
+        for value, label in Weekday.choices:
             self.fields[f"day_{value}"] = forms.CharField(label=label, required=False,
                                                           widget=forms.TextInput(attrs={"placeholder": "08:00-18:00"}))
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from apps.common.models import TimeStampedModel
+from apps.common.models import TimeStampedModel, Weekday
 from apps.organizations.models import Organization
 
 HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
@@ -54,15 +54,6 @@ class Provider(TimeStampedModel):
 
 class WorkingHours(models.Model):
     """One block of a provider's week, in the organization's local (wall-clock) time."""
-
-    class Weekday(models.IntegerChoices):
-        MONDAY = 0, _("Monday")
-        TUESDAY = 1, _("Tuesday")
-        WEDNESDAY = 2, _("Wednesday")
-        THURSDAY = 3, _("Thursday")
-        FRIDAY = 4, _("Friday")
-        SATURDAY = 5, _("Saturday")
-        SUNDAY = 6, _("Sunday")
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="working_hours")
