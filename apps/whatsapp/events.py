@@ -55,9 +55,11 @@ def events_process(*, events) -> int:
     _validate(events)
     org_ids = {int(e["organization_id"]) for e in events if e["organization_id"].isdigit()}
     organizations = Organization.objects.in_bulk(org_ids)
-    known = [e for e in events if e["organization_id"].isdigit() and int(e["organization_id"]) in organizations]
+    known = []
     for event in events:
-        if event not in known:
+        if event["organization_id"].isdigit() and int(event["organization_id"]) in organizations:
+            known.append(event)
+        else:
             log.warning("event %s for unknown organization %r ignored", event["id"], event["organization_id"])
     fresh = _claim_new(known)
     applied = 0
