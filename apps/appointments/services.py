@@ -7,7 +7,7 @@ listener that plans a WhatsApp reminder never sees a booking that was rolled bac
 import datetime as dt
 from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +29,7 @@ from apps.appointments.transitions import CONFIRMABLE_STATUSES, confirmation_can
 from apps.common.exceptions import ApplicationError
 
 OVERLAP_CONSTRAINT = "appointments_no_provider_overlap"
+DEADLOCK_DETECTED = "40P01"
 # A booking for "now" typed to the minute is a few moments in the past by the time it is saved.
 PAST_GRACE = dt.timedelta(minutes=10)
 
@@ -62,18 +63,32 @@ def _is_overlap(exc: IntegrityError) -> bool:
     return getattr(diag, "constraint_name", None) == OVERLAP_CONSTRAINT
 
 
+def _is_deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
+
+
 def _save_guarded(appointment: Appointment, **save_kwargs) -> None:
-    """Save, turning the database's double-booking refusal into an error about `start`."""
-    try:
-        with transaction.atomic():
-            appointment.save(**save_kwargs)
-    except IntegrityError as exc:
-        if _is_overlap(exc):
-            raise ApplicationError(
-                _("%(provider)s already has an appointment at that time.") % {"provider": appointment.provider},
-                field="start", code="overlap",
-            ) from exc
-        raise
+    """Save, turning the database's double-booking refusal into an error about `start`.
+
+    Two bookings racing for one slot can each wait on the other's exclusion check, and PostgreSQL
+    then aborts one of them as a deadlock. Saving that one again waits for the other to finish, after
+    which the slot is either clearly taken (the usual error) or free again.
+    """
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                appointment.save(**save_kwargs)
+            return
+        except OperationalError as exc:
+            if attempt == 2 or not _is_deadlock(exc):
+                raise
+        except IntegrityError as exc:
+            if _is_overlap(exc):
+                raise ApplicationError(
+                    _("%(provider)s already has an appointment at that time.") % {"provider": appointment.provider},
+                    field="start", code="overlap",
+                ) from exc
+            raise
 
 
 def _check_slot(*, organization, provider: Provider, start: dt.datetime, end: dt.datetime, override: bool) -> None:
