@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "apps.whatsapp",
     "apps.inbox",
     "apps.dashboard",
+    "apps.orders",
+    "apps.recalls",
 ]
 
 MIDDLEWARE = [

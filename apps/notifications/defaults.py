@@ -19,6 +19,11 @@ DEFAULT_TEMPLATES = {
         TemplateKind.BUTTON_CALLBACK: "Llámenme",
         TemplateKind.CALLBACK: "Entendido, {patient_first_name}. Te llamaremos pronto desde {clinic} para hablar de "
                                "tu cita del {date} a las {time}.",
+        TemplateKind.ORDER_READY: "Hola {patient_first_name}, tu pedido {order} ya está listo en {clinic}. "
+                                  "Saldo pendiente: {balance_due}. Horario: {opening_hours}. ¡Te esperamos!",
+        TemplateKind.RECALL: "Hola {patient_first_name}, ya es momento de tu control en {clinic}. "
+                             "¿Quieres agendar una cita?",
+        TemplateKind.BUTTON_BOOK: "Agendar cita",
     },
     "en": {
         TemplateKind.REMINDER: (
@@ -36,6 +41,11 @@ DEFAULT_TEMPLATES = {
         TemplateKind.BUTTON_CALLBACK: "Call me",
         TemplateKind.CALLBACK: "Understood, {patient_first_name}. {clinic} will call you soon about your "
                                "appointment on {date} at {time}.",
+        TemplateKind.ORDER_READY: "Hello {patient_first_name}, your order {order} is ready at {clinic}. "
+                                  "Balance due: {balance_due}. Opening hours: {opening_hours}. See you soon!",
+        TemplateKind.RECALL: "Hello {patient_first_name}, it is time for your check-up at {clinic}. "
+                             "Would you like to book an appointment?",
+        TemplateKind.BUTTON_BOOK: "Book",
     },
 }
 

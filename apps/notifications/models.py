@@ -83,6 +83,9 @@ class TemplateKind(models.TextChoices):
     BUTTON_CANCEL = "button_cancel", _("Button: cancel")
     CALLBACK = "callback", _("Reply: we will call you")
     BUTTON_CALLBACK = "button_callback", _("Button: call me")
+    ORDER_READY = "order_ready", _("Order ready for pickup")
+    RECALL = "recall", _("Recall: time for a check-up")
+    BUTTON_BOOK = "button_book", _("Button: book")
 
 
 class MessageTemplate(TimeStampedModel):
@@ -118,6 +121,8 @@ class MessageKind(models.TextChoices):
     REPLY = "reply", _("Confirmation reply")
     OPT_OUT = "opt_out", _("STOP")
     OPT_IN = "opt_in", _("START")
+    ORDER_READY = "order_ready", _("Order ready")
+    RECALL = "recall", _("Recall")
 
 
 class MessageStatus(models.TextChoices):

@@ -28,6 +28,7 @@ from apps.notifications.models import (
     TemplateKind,
 )
 from apps.notifications.rendering import context_for, language_for, template_bodies
+from apps.notifications.schedule import next_allowed_time
 from apps.notifications.services import notification_settings_get, staff_alert_raise
 from apps.notifications.templating import render_template
 from apps.whatsapp.client import BridgeClient, BridgeRejected, BridgeUnavailable, SessionNotReady
@@ -46,23 +47,25 @@ class SendRetry(Exception):
 
 
 def message_queue(*, organization, phone: str, body: str, kind: str, patient=None, appointment=None, rule=None,
-                  buttons: list[dict] | None = None, sent_by=None, reply_to=None) -> Message:
+                  buttons: list[dict] | None = None, sent_by=None, reply_to=None,
+                  not_before: dt.datetime | None = None) -> Message:
     message = Message.objects.create(
         organization=organization, patient=patient, appointment=appointment, rule=rule,
         appointment_start=appointment.start if kind == MessageKind.REMINDER else None,
         direction=Direction.OUTBOUND, kind=kind, phone=phone, body=body, buttons=buttons,
         status=MessageStatus.QUEUED, sent_by=sent_by, reply_to=reply_to,
     )
-    transaction.on_commit(partial(_enqueue_send, message.pk))
+    transaction.on_commit(partial(_enqueue_send, message.pk, not_before))
     return message
 
 
-def _enqueue_send(message_id: int) -> None:
+def _enqueue_send(message_id: int, not_before: dt.datetime | None = None) -> None:
     from apps.notifications.tasks import send_message
 
     # One lock per message: a duplicate job waits for the first to finish (and then finds the
     # message sent) instead of racing it to the bridge from another worker slot.
-    send_message.configure(lock=f"send-message-{message_id}").defer(message_id=message_id)
+    # `not_before`: a message the clinic starts waits for the end of the quiet hours.
+    send_message.configure(lock=f"send-message-{message_id}", schedule_at=not_before).defer(message_id=message_id)
 
 
 REMINDER_BUTTONS = [("confirm", TemplateKind.BUTTON_CONFIRM), ("cancel", TemplateKind.BUTTON_CANCEL),
@@ -101,6 +104,27 @@ def free_text_send(*, organization, patient, body: str, sent_by) -> Message:
                              patient=patient, sent_by=sent_by)
 
 
+# Sent on the clinic's initiative, so consent is checked again when the (possibly delayed) send happens.
+CLINIC_INITIATED_KINDS = (MessageKind.ORDER_READY, MessageKind.RECALL)
+
+
+def patient_notice_queue(*, organization, patient, kind: str, body: str, buttons: list[dict] | None = None,
+                         now: dt.datetime | None = None) -> Message:
+    """A message the clinic sends on its own initiative (order ready, recall): the patient must be
+    reachable and consenting, and it waits for the end of the quiet hours and closed days."""
+    if patient.organization_id != organization.pk:
+        raise ApplicationError(_("Unknown patient."), field="patient")
+    blocked = free_text_blocked_reason(patient=patient)
+    if blocked:
+        raise ApplicationError(blocked, field="patient")
+    clinic_settings = notification_settings_get(organization=organization)
+    if not clinic_settings.whatsapp_enabled:
+        raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field="patient")
+    not_before = next_allowed_time(now or timezone.now(), settings=clinic_settings, zone=organization.zone)
+    return message_queue(organization=organization, phone=patient.phone, body=body, kind=kind, patient=patient,
+                         buttons=buttons, not_before=not_before)
+
+
 def free_text_blocked_reason(*, patient) -> str:
     """Why staff cannot write to this patient on WhatsApp, or "" when they can."""
     if not patient.phone:
@@ -133,6 +157,8 @@ def _block_reason(message: Message, now: dt.datetime) -> tuple[str, str]:
             return "appointment_started", _("The reminder could only have gone out after the appointment started.")
         if patient is None or not patient.can_receive_whatsapp:
             return "no_consent", _("The patient cannot receive WhatsApp messages.")
+    if message.kind in CLINIC_INITIATED_KINDS and (patient is None or not patient.can_receive_whatsapp):
+        return "no_consent", _("The patient cannot receive WhatsApp messages.")
     return "", ""
 
 

@@ -7,7 +7,9 @@ import string
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-VARIABLES = ("patient_first_name", "patient_name", "date", "time", "provider", "clinic", "address")
+VARIABLES = ("patient_first_name", "patient_name", "date", "time", "provider", "clinic", "address",
+             # Filled in by the optical shop's messages (orders and recalls); empty elsewhere.
+             "order", "balance_due", "opening_hours")
 
 
 def template_variables(body: str) -> set[str]:
