@@ -14,6 +14,8 @@ api_patterns = [
     path("", include("apps.patients.api.urls")),
     path("", include("apps.notifications.api.urls")),
     path("", include("apps.inbox.api.urls")),
+    path("", include("apps.orders.api.urls")),
+    path("", include("apps.recalls.api.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +30,8 @@ urlpatterns = [
     path("notifications/", include("apps.notifications.urls")),
     path("inbox/", include("apps.inbox.urls")),
     path("dashboard/", include("apps.dashboard.urls")),
+    path("orders/", include("apps.orders.urls")),
+    path("recalls/", include("apps.recalls.urls")),
     path("api/", include((api_patterns, "api"))),
 ]
 

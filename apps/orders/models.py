@@ -111,7 +111,8 @@ def _mm(label, low, high):
 
 def _mm_range(field, low, high):
     return models.CheckConstraint(
-        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": Decimal(low), f"{field}__lte": Decimal(high)}),
+        condition=Q(**{f"{field}__isnull": True})
+        | Q(**{f"{field}__gte": Decimal(low), f"{field}__lte": Decimal(high)}),
         name=f"orders_order_{field}_range",
     )
 
@@ -170,7 +171,8 @@ class Order(TimeStampedModel):
             models.CheckConstraint(condition=Q(treatments__contained_by=Treatment.values),
                                    name="orders_order_treatments"),
             models.CheckConstraint(
-                condition=Q(lens_index__isnull=True) | Q(lens_index__gte=Decimal("1.40"), lens_index__lte=Decimal("1.90")),
+                condition=Q(lens_index__isnull=True)
+                | Q(lens_index__gte=Decimal("1.40"), lens_index__lte=Decimal("1.90")),
                 name="orders_order_lens_index_range",
             ),
             _mm_range("pd_od", "20", "40"),
@@ -199,6 +201,10 @@ class Order(TimeStampedModel):
     @property
     def is_open(self) -> bool:
         return self.status not in CLOSED_STATUSES
+
+    @property
+    def treatment_labels(self) -> list[str]:
+        return [Treatment(value).label for value in self.treatments]
 
     def money(self, minor: int) -> str:
         return format_money(minor, self.currency)

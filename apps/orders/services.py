@@ -202,9 +202,9 @@ def order_status_change(*, order: Order, to_status: str, actor=None, source: str
 
 def _ready_message_queue(order: Order) -> str:
     """Queue "your glasses are ready" unless it went out already; returns why it was not sent, or ""."""
-    from apps.orders.notices import order_ready_body
     from apps.notifications.models import MessageKind
     from apps.notifications.outbox import patient_notice_queue
+    from apps.orders.notices import order_ready_body
 
     if OrderMessage.objects.filter(order=order, purpose=OrderMessagePurpose.READY).exists():
         return ""
