@@ -11,9 +11,11 @@ from apps.appointments.models import AppointmentStatus
 from apps.dashboard import selectors
 from apps.dashboard.forms import PeriodForm
 from apps.notifications.models import StaffAlert
+from apps.orders.dashboard import shop_figures
 from apps.notifications.services import staff_alert_handle
 from apps.organizations.roles import role_required
 from apps.organizations.scoping import get_scoped_or_404
+from apps.recalls.selectors import recall_conversion
 
 
 @login_required
@@ -58,6 +60,8 @@ def home(request):
         "weeks": weeks,
         "alerts": alerts[:5],
         "alert_count": alerts.count(),
+        "shop": shop_figures(organization=organization, first=first, last=last),
+        "recalls": recall_conversion(organization=organization, start=start, end=end),
     }
     return render(request, "dashboard/home.html", context)
 
