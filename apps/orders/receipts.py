@@ -21,7 +21,7 @@ def receipt_filename(*, order) -> str:
 def receipt_pdf(*, order) -> bytes:
     organization, zone = order.organization, order.organization.zone
     totals = order_totals(order=order)
-    pdf = FPDF(format="A5")
+    pdf = FPDF(format=(148, 210))  # A5, in millimetres
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.set_creator("OpticaApp")
     pdf.set_title(_latin(_("Receipt %(order)s") % {"order": order.reference}))
