@@ -11,8 +11,8 @@ from apps.appointments.models import AppointmentStatus
 from apps.dashboard import selectors
 from apps.dashboard.forms import PeriodForm
 from apps.notifications.models import StaffAlert
-from apps.orders.dashboard import shop_figures
 from apps.notifications.services import staff_alert_handle
+from apps.orders.dashboard import shop_figures
 from apps.organizations.roles import role_required
 from apps.organizations.scoping import get_scoped_or_404
 from apps.recalls.selectors import recall_conversion
