@@ -66,6 +66,8 @@ EXTENSIONS = {
     "video/mp4": ".mp4",
     "video/3gpp": ".3gp",
 }
+# Browsers label files they cannot name this way; it claims nothing, so only the content counts.
+UNKNOWN_TYPES = {"", "application/octet-stream"}
 _UNSAFE_NAME = re.compile(r"[^\w.\- ()]+", re.UNICODE)
 
 
@@ -115,7 +117,7 @@ def check(kind: str, mime_type: str | None, data: bytes, max_bytes: int, prefix:
         allowed = ", ".join(sorted(ALLOWED[kind]))
         what = found or "an unrecognised type"
         raise MediaRejected(415, f"the content is {what}, not an allowed {kind} ({allowed})", f"{prefix}.data")
-    if declared and declared != found:
+    if declared not in UNKNOWN_TYPES and declared != found:
         raise MediaRejected(415, f"mime_type says {declared} but the content is {found}", f"{prefix}.mime_type")
     return found
 
