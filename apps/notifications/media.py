@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import filetype
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
@@ -69,7 +70,7 @@ def attachment_check(*, content: bytes, content_type: str, kind: str | None = No
               "document, an audio or an MP4 video."), field=field)
     limit = limit_for(kind)
     if len(content) > limit:
-        raise ApplicationError(_("The file is larger than %(max)s MB.") % {"max": round(limit / MB, 1)}, field=field)
+        raise ApplicationError(_("The file is larger than %(max)s.") % {"max": filesizeformat(limit)}, field=field)
     declared = normalize_mime(content_type)
     if declared not in UNKNOWN_TYPES and declared != found:
         raise ApplicationError(
