@@ -25,6 +25,9 @@ def final_prescription(journey: Journey) -> int:
     return int(out.strip().splitlines()[-1])
 
 
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
 def photo(color: str) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (40, 30), color).save(buf, "PNG")
@@ -73,11 +76,19 @@ def test_staff_send_the_prescription_pdf_and_a_photo_and_a_patient_photo_arrives
     page.locator("#reply button").click()
     expect(page.locator("#chat .msg.in .media img")).to_be_visible(timeout=LONG)
 
-    # Staff: the inbox shows the patient's photo, loaded through the login-protected view.
-    def photo_in_inbox():
-        page.goto("/notifications/messages/")
-        image = page.locator("#message-table tr", has_text="¿Y esta otra?").locator(".message-attachment img")
-        return image.count() == 1 and image
-    image = wait_until(photo_in_inbox, timeout=45, message="the patient's photo in the inbox")
-    expect(image).to_be_visible()
+    # Staff: the patient's photo in the inbox conversation, loaded through the login-protected view,
+    # and a document sent back from the reply box.
+    page.goto(f"/inbox/patients/{journey.patient_id}/")
+    bubble = page.locator(".message-bubble", has_text="¿Y esta otra?")
+    image = bubble.locator(".message-attachment img")
+    expect(image).to_be_visible(timeout=LONG)
     page.wait_for_function("img => img.complete && img.naturalWidth === 40", arg=image.element_handle())
+    page.locator("#reply-body").fill("Le envío el catálogo")
+    page.locator("#reply-file").set_input_files(files=[{"name": "catalogo.pdf", "mimeType": "application/pdf",
+                                                       "buffer": PDF}])
+    page.locator("#reply-form button[type=submit]").click()
+    expect(page.locator("#reply-sent")).to_be_visible()
+    sent = page.locator(".message-bubble", has_text="Le envío el catálogo")
+    expect(sent.locator(".attachment-download")).to_contain_text("catalogo.pdf", timeout=LONG)
+    wait_until(lambda: any(m["media"] and m["media"]["filename"] == "catalogo.pdf" for m in journey.phone_messages()),
+               timeout=45, message="the catalogue on the simulated phone")
