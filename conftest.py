@@ -105,3 +105,9 @@ def _plain_static_storage(settings):
     # Production serves hashed files from collectstatic's manifest; tests render pages without one.
     settings.STORAGES = {**settings.STORAGES,
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    # Every test keeps its files to itself, and none lands in the project's var/media.
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -160,6 +160,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Uploaded and received files (MEDIA_ROOT/<organization id>/...). There is deliberately no
+# MEDIA_URL: files are served only by views that check the login and the organization.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 
 # --- Email -----------------------------------------------------------------------------------
 
@@ -240,6 +243,8 @@ WHATSAPP_SEND_RETRY_MAX_SECONDS = env.int("WHATSAPP_SEND_RETRY_MAX_SECONDS", def
 WHATSAPP_SEND_MAX_ATTEMPTS = env.int("WHATSAPP_SEND_MAX_ATTEMPTS", default=20)
 # A job whose worker sent no heartbeat for this long is put back in the queue.
 WHATSAPP_STALLED_JOB_SECONDS = env.int("WHATSAPP_STALLED_JOB_SECONDS", default=90)
+# Largest file staff may send or a patient's file Django keeps (the bridge has its own limit too).
+WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=16 * 1024 * 1024)
 
 # --- Patients --------------------------------------------------------------------------------
 

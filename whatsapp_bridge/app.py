@@ -16,11 +16,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import sandbox_routes
 from .config import Settings
-from .engines.base import EngineError
+from .engines.base import EngineError, Media
 from .errors import ApiError
 from .events import Dispatcher, EventQueue
 from .guard import Guard
 from .logs import current_org
+from .media import MediaRejected, MediaStore, from_body, media_response
 from .metrics import Metrics
 from .schemas import OrgBody, PairingCodeBody, SendMessageBody, StartSessionBody
 from .sessions import SessionError, SessionManager
@@ -29,12 +30,12 @@ from .store import Store
 log = logging.getLogger("whatsapp_bridge.app")
 
 
-def _engine_factories(settings: Settings, store: Store):
+def _engine_factories(settings: Settings, store: Store, media: MediaStore):
     factories = {}
     if settings.sandbox:
         from .engines.sandbox import SandboxEngine, SandboxNetwork
 
-        network = SandboxNetwork(settings, store)
+        network = SandboxNetwork(settings, store, media)
         factories["sandbox"] = lambda org, sink: SandboxEngine(org, sink, network)
     else:
         network = None
@@ -48,6 +49,13 @@ def _engine_factories(settings: Settings, store: Store):
     return factories, network
 
 
+def media_from_body(body, caption: str, engine, settings: Settings) -> Media:
+    """The checked Media of a request body; MediaRejected / ApiError naming the field otherwise."""
+    if not engine.supports_media or body.kind not in engine.media_kinds:
+        raise ApiError(422, f"the {engine.name} engine cannot send {body.kind} media", "media.kind")
+    return from_body(body, caption, settings.max_media_bytes)
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -58,8 +66,9 @@ def create_app(settings: Settings) -> FastAPI:
         store = Store(settings.state_db_path)
         metrics = Metrics()
         queue = EventQueue(store)
-        factories, network = _engine_factories(settings, store)
-        manager = SessionManager(settings, store, queue, metrics, factories)
+        media = MediaStore(settings.media_dir, store)
+        factories, network = _engine_factories(settings, store, media)
+        manager = SessionManager(settings, store, queue, metrics, factories, media)
         metrics.session_counts = manager.counts
         metrics.queue_depth = store.event_depth
         dispatcher = Dispatcher(
@@ -95,6 +104,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def _api_error(_request: Request, exc: ApiError):
         return JSONResponse(exc.body, status_code=exc.status)
 
+    @app.exception_handler(MediaRejected)
+    async def _media_rejected(_request: Request, exc: MediaRejected):
+        return JSONResponse({"error": exc.message, "field": exc.field}, status_code=exc.status)
+
     @app.exception_handler(SessionError)
     async def _session_error(_request: Request, exc: SessionError):
         return JSONResponse(
@@ -117,6 +130,8 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"error": "request body is not valid JSON", "field": "body"}, status_code=400)
         names = [str(p) for p in first.get("loc", ()) if p not in ("body", "path", "query")]
         field = names[0] if names else "body"
+        if field == "media" and len(names) > 1:
+            field = f"media.{names[1]}"
         message = first.get("msg", "invalid input")
         return JSONResponse(
             {
@@ -127,7 +142,12 @@ def create_app(settings: Settings) -> FastAPI:
             status_code=422,
         )
 
-    app.add_middleware(Guard, api_key=settings.api_key, max_body=settings.max_body_bytes)
+    app.add_middleware(
+        Guard,
+        api_key=settings.api_key,
+        max_body=settings.max_body_bytes,
+        max_media_body=settings.max_media_body_bytes,
+    )
 
     def manager(request: Request) -> SessionManager:
         return request.app.state.manager
@@ -175,12 +195,27 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/api/send-message", tags=["messages"])
     async def send_message(body: SendMessageBody, request: Request):
         settings: Settings = request.app.state.settings
+        if body.media is None and len(await request.body()) > settings.max_body_bytes:
+            # Only media earns the larger body limit of this route.
+            raise ApiError(413, f"body larger than {settings.max_body_bytes} bytes", "body")
         if len(body.message) > settings.max_message_chars:
             raise ApiError(422, f"message is longer than {settings.max_message_chars} characters", "message")
         session = session_or_404(request, body.organization_id)
+        media = None
+        if body.media is not None:
+            media = media_from_body(body.media, body.message, session.engine, settings)
         buttons = [b.model_dump() for b in body.buttons] if body.buttons else None
-        code, answer = await session.send(body.phone, body.message, buttons, body.client_message_id)
+        code, answer = await session.send(body.phone, body.message, buttons, body.client_message_id, media)
         return JSONResponse(answer, status_code=code)
+
+    @app.get("/api/media/{organization_id}/{media_id}", tags=["messages"])
+    async def media_file(organization_id: str, media_id: str, request: Request):
+        """A stored file (inbound, or a send's own) of this organization; 404 for any other's."""
+        session_or_404(request, organization_id)
+        found = request.app.state.manager.media.load(organization_id, media_id)
+        if found is None:
+            raise ApiError(404, "no media with this id for this organization", "media_id")
+        return media_response(found, request.app.state.manager.media.row(organization_id, media_id))
 
     @app.post("/api/pairing-code", tags=["sessions"])
     async def pairing_code(body: PairingCodeBody, request: Request):

@@ -57,6 +57,7 @@ class Settings:
     sandbox_read_ms: int = 3000
     max_body_bytes: int = 64 * 1024
     max_message_chars: int = 4096
+    max_media_bytes: int = 16 * 1024 * 1024
     threads: int = 64
     log_level: str = "INFO"
     engines: tuple[str, ...] = field(default=("sandbox", "whatsmeow"))
@@ -64,6 +65,15 @@ class Settings:
     @property
     def state_db_path(self) -> Path:
         return self.data_dir / "bridge.sqlite3"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def max_media_body_bytes(self) -> int:
+        # Media travels base64-encoded inside the JSON body: 4/3 of the file plus the rest.
+        return self.max_media_bytes * 4 // 3 + 4 + self.max_body_bytes
 
     @property
     def qr_total_ms(self) -> int:
@@ -118,6 +128,7 @@ def load(env: dict | None = None) -> Settings:
         sandbox_read_ms=_int(env, "BRIDGE_SANDBOX_READ_MS", 3000),
         max_body_bytes=_int(env, "BRIDGE_MAX_BODY_BYTES", 64 * 1024),
         max_message_chars=_int(env, "BRIDGE_MAX_MESSAGE_CHARS", 4096),
+        max_media_bytes=_int(env, "BRIDGE_MAX_MEDIA_BYTES", 16 * 1024 * 1024),
         threads=max(8, _int(env, "BRIDGE_THREADS", 64)),
         log_level=(env.get("BRIDGE_LOG_LEVEL", "").strip() or "INFO").upper(),
         engines=engines,

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 
 PUBLIC_PREFIXES = ("/api/health", "/sandbox/scan/", "/openapi.json")
 PUBLIC_EXACT = ("/sandbox", "/sandbox/")
 PROTECTED_PREFIXES = ("/api/", "/sandbox/api/", "/metrics")
+# Routes whose JSON body may carry a base64 file, and so get the larger media limit.
+MEDIA_ROUTES = re.compile(r"^(/api/send-message|/sandbox/api/[^/]+/reply)/?$")
 
 
 def key_matches(given: str | None, expected: str) -> bool:
@@ -31,10 +34,11 @@ async def _json(send, status: int, body: dict) -> None:
 
 
 class Guard:
-    def __init__(self, app, api_key: str, max_body: int):
+    def __init__(self, app, api_key: str, max_body: int, max_media_body: int | None = None):
         self.app = app
         self.api_key = api_key
         self.max_body = max_body
+        self.max_media_body = max(max_body, max_media_body or 0)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -43,9 +47,21 @@ class Guard:
         headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if self._protected(path) and not self._authorized(path, headers):
             return await _json(send, 401, {"error": "missing or invalid X-API-Key"})
+        media_route = bool(MEDIA_ROUTES.match(path))
+        limit = self.max_media_body if media_route else self.max_body
+
+        def too_big(seen: bytes):
+            # The text fields come first and are short, so a body this large that has named a
+            # media object by now is an oversized file.
+            field = "media.data" if media_route and b'"media"' in seen[: self.max_body] else "body"
+            return _json(send, 413, {"error": f"body larger than {limit} bytes", "field": field})
+
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            return await _json(send, 413, {"error": f"body larger than {self.max_body} bytes", "field": "body"})
+        if length is not None and length.isdigit() and int(length) > limit:
+            if not media_route:
+                return await too_big(b"")
+            first = await receive()
+            return await too_big(first.get("body", b""))
         body = b""
         more = True
         while more:
@@ -54,8 +70,8 @@ class Guard:
                 return None
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.max_body:
-                return await _json(send, 413, {"error": f"body larger than {self.max_body} bytes", "field": "body"})
+            if len(body) > limit:
+                return await too_big(body)
         replayed = False
 
         async def replay():

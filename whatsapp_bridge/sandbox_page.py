@@ -25,12 +25,17 @@ main{display:grid;grid-template-columns:260px 1fr;gap:1rem;padding:1rem}
 .buttons button{background:#fff;color:#128c7e;border:1px solid #128c7e}
 form.row{display:flex;gap:.4rem;margin-top:.6rem}
 form.row input{flex:1}
+.media img,.media video{max-width:100%;max-height:14rem;border-radius:6px;display:block}
+.media a{color:#075e54}
+.quote{font-size:.75rem;color:#075e54;cursor:pointer;margin-left:.4rem}
+#replying{font-size:.8rem;color:#075e54}
 .muted{color:#666;font-size:.85rem}
 """
 
 _SCRIPT = """
 const $ = (s) => document.querySelector(s);
-let org = null, phone = null;
+let org = null, phone = null, replyTo = null, lastSig = null;
+const blobs = {};
 const key = () => localStorage.getItem('bridgeKey') || '';
 async function api(path, opts = {}) {
   opts.headers = Object.assign({'X-API-Key': key(), 'Content-Type': 'application/json'}, opts.headers || {});
@@ -40,6 +45,36 @@ async function api(path, opts = {}) {
   return data;
 }
 function note(t) { $('#note').textContent = t; }
+async function mediaUrl(m) {
+  // Files are behind the API key, so they are fetched with it and shown from a blob URL.
+  if (!blobs[m.id]) {
+    const r = await fetch(`/sandbox/api/${encodeURIComponent(org)}/media/${m.id}`, {headers: {'X-API-Key': key()}});
+    if (!r.ok) throw new Error('media ' + r.status);
+    blobs[m.id] = URL.createObjectURL(await r.blob());
+  }
+  return blobs[m.id];
+}
+function renderMedia(d, m) {
+  const box = document.createElement('div'); box.className = 'media'; box.dataset.kind = m.kind;
+  d.appendChild(box);
+  mediaUrl(m).then(url => {
+    let el;
+    if (m.kind === 'image') { el = document.createElement('img'); el.src = url; el.alt = m.filename; }
+    else if (m.kind === 'audio') { el = document.createElement('audio'); el.controls = true; el.src = url; }
+    else if (m.kind === 'video') { el = document.createElement('video'); el.controls = true; el.src = url; }
+    if (el) box.appendChild(el);
+    const a = document.createElement('a'); a.href = url; a.download = m.filename;
+    a.textContent = `${m.filename} (${Math.ceil(m.size / 1024)} KB)`; box.appendChild(a);
+  }).catch(e => { box.textContent = 'Error: ' + e.message; });
+}
+function readBase64(file) {
+  return new Promise((resolve, reject) => { const r = new FileReader();
+    r.onload = () => resolve(r.result.split(',', 2)[1]); r.onerror = () => reject(r.error); r.readAsDataURL(file); });
+}
+function kindOf(file) {
+  const t = file.type || '';
+  return t.startsWith('image/') ? 'image' : t.startsWith('audio/') ? 'audio' : t.startsWith('video/') ? 'video' : 'document';
+}
 async function refresh() {
   if (!key()) { note('Enter the bridge API key to see the simulated phones.'); return; }
   try {
@@ -57,11 +92,18 @@ async function refresh() {
     document.querySelectorAll('.phone').forEach(el => el.onclick = () => { phone = el.dataset.p; refresh(); });
     $('#title').textContent = phone ? `Chat with the clinic (${org}) on ${phone}` : 'Chat';
     const chat = $('#chat');
+    const shown = m.messages.filter(x => x.phone === phone);
+    // Redrawn only when something changed, so that a playing voice note is not cut off.
+    const sig = JSON.stringify([org, phone, shown]);
+    if (sig === lastSig) { note(''); return; }
+    lastSig = sig;
     chat.innerHTML = '';
-    m.messages.filter(x => x.phone === phone).forEach(x => {
+    shown.forEach(x => {
       const d = document.createElement('div');
       d.className = 'msg ' + x.direction;
+      d.dataset.id = x.whatsapp_id;
       d.textContent = x.text;
+      if (x.media) renderMedia(d, x.media);
       if (x.direction === 'out' && x.buttons.length) {
         const b = document.createElement('div'); b.className = 'buttons';
         x.buttons.forEach(btn => { const e = document.createElement('button'); e.textContent = btn.title;
@@ -70,6 +112,9 @@ async function refresh() {
       }
       const meta = document.createElement('div'); meta.className = 'meta';
       meta.textContent = x.direction === 'out' ? x.status : 'you';
+      const q = document.createElement('span'); q.className = 'quote'; q.textContent = 'reply';
+      q.onclick = () => { replyTo = x.whatsapp_id; $('#replying').textContent = 'Replying to: ' + (x.text || (x.media && x.media.filename) || x.whatsapp_id); };
+      meta.appendChild(q);
       d.appendChild(meta); chat.appendChild(d);
     });
     chat.scrollTop = chat.scrollHeight;
@@ -83,8 +128,15 @@ async function send(body) {
 $('#key').value = key();
 $('#key').onchange = (e) => { localStorage.setItem('bridgeKey', e.target.value.trim()); refresh(); };
 $('#org').onchange = () => { phone = null; refresh(); };
-$('#reply').onsubmit = (e) => { e.preventDefault(); const t = $('#text').value.trim();
-  const p = $('#as').value.trim() || phone; if (!t || !p) return; phone = p; $('#text').value = ''; send({phone: p, text: t}); };
+$('#reply').onsubmit = async (e) => { e.preventDefault(); const t = $('#text').value.trim();
+  const p = $('#as').value.trim() || phone; const file = $('#file').files[0];
+  if ((!t && !file) || !p) return;
+  const body = {phone: p};
+  if (t) body.text = t;
+  if (replyTo) body.reply_to = replyTo;
+  if (file) body.media = {kind: kindOf(file), mime_type: file.type || 'application/octet-stream', filename: file.name, data: await readBase64(file)};
+  phone = p; $('#text').value = ''; $('#file').value = ''; replyTo = null; $('#replying').textContent = '';
+  send(body); };
 $('#pair').onsubmit = async (e) => { e.preventDefault();
   try { const r = await api('/sandbox/api/pair', {method: 'POST', body: JSON.stringify({code: $('#code').value})});
     note(`Linked ${r.organization_id} to ${r.phone_number}`); $('#code').value = ''; refresh(); } catch (err) { note('Error: ' + err.message); } };
@@ -109,7 +161,8 @@ PAGE = f"""<!doctype html>
 <p class="muted">Scanning a QR: open its link in this browser.</p></section>
 <section class="card"><h3 id="title">Chat</h3><div id="chat" class="chat"></div>
 <form id="reply" class="row"><input id="as" placeholder="+573001234567 (as phone)" style="max-width:14rem">
-<input id="text" placeholder="Write to the clinic"><button>Send</button></form>
+<input id="text" placeholder="Write to the clinic (or a caption)"><input id="file" type="file" accept="image/*,application/pdf,.docx,.xlsx,audio/*,video/mp4" style="max-width:14rem" title="Attach an image, document, voice note or video"><button>Send</button></form>
+<div id="replying"></div>
 <p id="note" class="muted"></p></section>
 </main>
 <script>{_SCRIPT}</script>

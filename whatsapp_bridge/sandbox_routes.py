@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from .engines.sandbox import SandboxEngine, SandboxError
 from .errors import ApiError
 from .logs import current_org
+from .media import from_body, media_response, public
 from .phones import InvalidPhone, to_e164
 from .sandbox_page import PAGE, confirmation_page
 from .schemas import SandboxDisconnectBody, SandboxPairBody, SandboxReplyBody
@@ -74,6 +75,7 @@ async def enter_pairing_code(body: SandboxPairBody, request: Request):
 async def messages(organization_id: str, request: Request, phone: str | None = None, direction: str = "out"):
     _engine(request, organization_id)
     rows = request.app.state.store.sandbox_messages(organization_id)
+    media = request.app.state.manager.media
     out = []
     for r in rows:
         if direction != "all" and r["direction"] != direction:
@@ -91,19 +93,41 @@ async def messages(organization_id: str, request: Request, phone: str | None = N
                 "button_id": r["button_id"],
                 "status": r["status"],
                 "timestamp": iso_from_epoch(r["created_at"]),
+                "media": _media_of(media, organization_id, r.get("media_id")),
             }
         )
     return {"organization_id": organization_id, "messages": out}
 
 
+def _media_of(store, organization_id: str, media_id: str | None) -> dict | None:
+    row = store.row(organization_id, media_id) if media_id else None
+    return public(row) if row else None
+
+
+@router.get("/sandbox/api/{organization_id}/media/{media_id}")
+async def phone_media(organization_id: str, media_id: str, request: Request):
+    """A file as the simulated phone holds it (what it was sent, or what it sent)."""
+    _engine(request, organization_id)
+    store = request.app.state.manager.media
+    found = store.load(organization_id, media_id)
+    if found is None:
+        raise ApiError(404, "no media with this id for this organization", "media_id")
+    return media_response(found, store.row(organization_id, media_id))
+
+
 @router.post("/sandbox/api/{organization_id}/reply")
 async def reply(organization_id: str, body: SandboxReplyBody, request: Request):
-    """A patient writes to the clinic: free text, or the id of a button they were sent."""
+    """A patient writes to the clinic: free text, the id of a button they were sent, or a file."""
     engine = _engine(request, organization_id)
-    if (body.text is None) == (body.button_id is None):
+    if body.media is None and (body.text is None) == (body.button_id is None):
         raise ApiError(422, "give exactly one of text or button_id", "text")
+    if body.media is not None and body.button_id is not None:
+        raise ApiError(422, "a file cannot be sent with button_id", "button_id")
+    media = None
+    if body.media is not None:
+        media = from_body(body.media, body.text or "", request.app.state.settings.max_media_bytes)
     try:
-        message_id = engine.reply(body.phone, body.text, body.button_id)
+        message_id = engine.reply(body.phone, body.text, body.button_id, media=media, reply_to=body.reply_to)
     except SandboxError as exc:
         _raise(exc)
     return {"message_id": message_id}

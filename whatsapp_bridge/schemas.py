@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from .phones import InvalidPhone, to_e164
 
@@ -45,9 +55,34 @@ class Button(BaseModel):
     title: Annotated[str, StringConstraints(min_length=1, max_length=20)]
 
 
+class MediaBody(BaseModel):
+    """A file inside a JSON body: its bytes base64-encoded in `data` (standard alphabet, padded)."""
+
+    kind: Literal["image", "document", "audio", "video"]
+    mime_type: Annotated[str, StringConstraints(min_length=3, max_length=127)]
+    filename: Annotated[str, StringConstraints(max_length=255)] | None = None
+    data: str
+    voice: bool = False
+
+    @field_validator("data")
+    @classmethod
+    def _base64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("data must be the file's bytes in base64") from None
+        return value
+
+    def content(self) -> bytes:
+        return base64.b64decode(self.data)
+
+
 class SendMessageBody(OrgBody):
     phone: str
-    message: str
+    # Declared before `message` and `buttons` so that their validators can see it.
+    media: MediaBody | None = None
+    # Required for a text send; with media it is the caption and may be left out.
+    message: Annotated[str | None, Field(validate_default=True)] = None
     client_message_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     buttons: Annotated[list[Button], Field(max_length=3)] | None = None
 
@@ -58,16 +93,22 @@ class SendMessageBody(OrgBody):
 
     @field_validator("message")
     @classmethod
-    def _non_empty(cls, value: str) -> str:
+    def _non_empty(cls, value: str | None, info: ValidationInfo) -> str:
+        if info.data.get("media") is not None:
+            return value or ""
+        if value is None:
+            raise ValueError("message is required (it may only be left out with media)")
         if not value.strip():
             raise ValueError("message must not be empty")
         return value
 
     @field_validator("buttons")
     @classmethod
-    def _unique_ids(cls, value):
+    def _unique_ids(cls, value, info: ValidationInfo):
         if value is not None and len({b.id for b in value}) != len(value):
             raise ValueError("button ids must be unique")
+        if value and info.data.get("media") is not None:
+            raise ValueError("buttons cannot be sent with media")
         return value
 
 
@@ -84,6 +125,10 @@ class SandboxReplyBody(BaseModel):
     phone: str
     text: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
     button_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    # A file from the patient; `text` is then its caption and may be left out.
+    media: MediaBody | None = None
+    # The message the patient swipe-replies to: a message_id or whatsapp_id of this phone's chat.
+    reply_to: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
 
     @field_validator("phone")
     @classmethod

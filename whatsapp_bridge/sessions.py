@@ -21,9 +21,10 @@ from typing import Any
 import segno
 
 from .config import Settings
-from .engines.base import Engine, EngineError, Inbound, NotConnected
+from .engines.base import Engine, EngineError, Inbound, Media, NotConnected
 from .events import EventQueue
 from .logs import org_logger
+from .media import MediaRejected, check, public
 from .pacing import Pacer
 from .store import Store
 
@@ -155,6 +156,7 @@ class Session:
             "has_qr": self.status == "qr_ready" and self.qr_text is not None,
             "phone_number": self.phone_number,
             "engine": self.engine_name,
+            "capabilities": self.engine.capabilities(),
         }
 
     # lifecycle
@@ -300,19 +302,39 @@ class Session:
             menu = self.store.menu(self.org, message.phone)
             if menu:
                 button_id = match_button(message.text, menu)
-        self.log.info("inbound message", extra={"has_button": button_id is not None})
-        self.events.emit(
-            self.org,
-            "message.inbound",
-            {
-                "message_id": message.whatsapp_id,
-                "from": message.phone,
-                "text": message.text,
-                "button_id": button_id,
-                "push_name": message.push_name,
-                "timestamp": message.timestamp,
-            },
+        data = {
+            "message_id": message.whatsapp_id,
+            "from": message.phone,
+            "text": message.text,
+            "button_id": button_id,
+            "push_name": message.push_name,
+            "timestamp": message.timestamp,
+            "reply_to": self._quoted(message.reply_to),
+            "media": None,
+        }
+        if message.media is not None:
+            data.update(self._inbound_media(message.media))
+        self.log.info(
+            "inbound message", extra={"has_button": button_id is not None, "has_media": data["media"] is not None}
         )
+        self.events.emit(self.org, "message.inbound", data)
+
+    def _quoted(self, engine_id: str | None) -> str | None:
+        """Our message_id for a quoted send; a quoted inbound message keeps its WhatsApp id."""
+        if not engine_id:
+            return None
+        row = self.store.send_by_engine_id(self.org, engine_id)
+        return row["message_id"] if row else engine_id
+
+    def _inbound_media(self, media: Media) -> dict:
+        # A patient cannot be answered with a 4xx: refused media still reaches the clinic as
+        # a message saying what was refused, and nothing of it is stored.
+        try:
+            media.mime_type = check(media.kind, media.mime_type, media.data, self.settings.max_media_bytes)
+        except MediaRejected as exc:
+            self.log.warning("inbound media refused", extra={"kind": media.kind, "reason": exc.message})
+            return {"media_rejected": {"kind": media.kind, "mime_type": media.mime_type, "error": exc.message}}
+        return {"media": public(self.manager.media.save(self.org, media, "in"))}
 
     # sends
     def _emit_status(self, row: dict, error_code: str | None = None, error: str | None = None) -> None:
@@ -335,8 +357,15 @@ class Session:
             self._emit_status({**row, "status": "failed"}, code, error)
             self.manager.metrics.sends.labels(self.engine_name, "failed").inc()
 
-    async def send(self, phone: str, text: str, buttons: list[dict] | None, client_message_id: str | None):
-        """Returns (http_status, body)."""
+    async def send(
+        self,
+        phone: str,
+        text: str,
+        buttons: list[dict] | None,
+        client_message_id: str | None,
+        media: Media | None = None,
+    ):
+        """Returns (http_status, body). `media` has been checked (type and size) by the caller."""
         metrics = self.manager.metrics
         async with self.send_lock:
             if client_message_id:
@@ -362,6 +391,9 @@ class Session:
                 "first_status": "queued",
                 "first_code": 202,
             }
+            if media is not None:
+                # Kept as a file so that a queued or retried send still has its bytes.
+                row["media_id"] = self.manager.media.save(self.org, media, "out")["media_id"]
             backlog = bool(self.store.queued_sends(self.org))
             if self.status != "connected" or backlog or self.pacer.cap_reached():
                 self.store.insert_send(row)
@@ -398,9 +430,21 @@ class Session:
         if buttons and not self.engine.native_buttons:
             text = numbered_fallback(text, buttons)
             self.store.set_menu(self.org, row["phone"], buttons)
+        media = None
+        if row.get("media_id"):
+            media = self.manager.media.load(self.org, row["media_id"])
+            if media is None:
+                self.store.update_send(
+                    row["message_id"],
+                    status="failed",
+                    error_code="media_missing",
+                    error="the media file of this send is gone",
+                )
+                self._emit_status({**row, "status": "failed"}, "media_missing", "the media file of this send is gone")
+                return "failed"
         started = time.monotonic()
         try:
-            engine_id = await self.engine.send(row["message_id"], row["phone"], text, buttons or None)
+            engine_id = await self.engine.send(row["message_id"], row["phone"], text, buttons or None, media=media)
         except NotConnected:
             self.store.update_send(row["message_id"], status="queued")
             return "queued"
@@ -447,9 +491,12 @@ def iso_from_epoch(seconds: float) -> str:
 
 
 class SessionManager:
-    def __init__(self, settings: Settings, store: Store, events: EventQueue, metrics, engine_factories: dict):
+    def __init__(
+        self, settings: Settings, store: Store, events: EventQueue, metrics, engine_factories: dict, media=None
+    ):
         self.settings = settings
         self.store = store
+        self.media = media
         self.events = events
         self.metrics = metrics
         self.engine_factories = engine_factories

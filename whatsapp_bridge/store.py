@@ -71,7 +71,22 @@ CREATE TABLE IF NOT EXISTS sandbox_messages (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sandbox_by_org ON sandbox_messages(organization_id, seq);
+CREATE TABLE IF NOT EXISTS media (
+    media_id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    mime_type TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    caption TEXT NOT NULL DEFAULT '',
+    voice INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
 """
+# Columns added after the first release; a store created before them gets them at open.
+ADDED_COLUMNS = {"sends": {"media_id": "TEXT"}, "sandbox_messages": {"media_id": "TEXT"}}
 
 
 class Store:
@@ -83,6 +98,11 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        for table, columns in ADDED_COLUMNS.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -201,6 +221,13 @@ class Store:
         row = self._one("SELECT COUNT(*) AS n FROM events")
         return int(row["n"]) if row else 0
 
+    # media files' descriptions (the bytes are files, see media.py)
+    def add_media(self, row: dict[str, Any]) -> None:
+        self._insert("media", row)
+
+    def media(self, org: str, media_id: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM media WHERE organization_id=? AND media_id=?", (org, media_id))
+
     # sandbox phones
     def add_sandbox_message(self, row: dict[str, Any]) -> None:
         row = {**row, "created_at": time.time()}
@@ -222,6 +249,12 @@ class Store:
         for r in rows:
             r["buttons"] = json.loads(r["buttons"]) if r["buttons"] else []
         return rows
+
+    def sandbox_message(self, org: str, phone: str, any_id: str) -> dict[str, Any] | None:
+        return self._one(
+            "SELECT * FROM sandbox_messages WHERE organization_id=? AND phone=? AND (message_id=? OR whatsapp_id=?)",
+            (org, phone, any_id, any_id),
+        )
 
     def last_sandbox_buttons(self, org: str, phone: str) -> list[dict]:
         row = self._one(

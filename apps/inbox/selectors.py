@@ -54,7 +54,7 @@ def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
         messages = messages.filter(patient_id=conversation.patient_id)
     else:
         messages = messages.filter(patient__isnull=True, phone=conversation.phone)
-    return messages.select_related("sent_by").order_by("created_at", "id")
+    return messages.select_related("sent_by", "attachment").order_by("created_at", "id")
 
 
 def conversation_annotated(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:

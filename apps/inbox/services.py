@@ -15,7 +15,7 @@ from apps.inbox.selectors import message_key_expression, next_appointment_for
 from apps.notifications.models import Message, MessageKind
 from apps.notifications.outbox import MAX_TEXT, free_text_send, message_queue
 from apps.notifications.rendering import context_for, language_for
-from apps.notifications.services import notification_settings_get
+from apps.notifications.services import message_send_media, notification_settings_get
 from apps.notifications.templating import render_template
 from apps.organizations.models import Membership
 from apps.patients.selectors import patients_by_phone
@@ -104,10 +104,13 @@ def whatsapp_is_linked(*, organization) -> bool:
     return WhatsAppSession.objects.filter(organization=organization, status__in=LINKED_STATUSES).exists()
 
 
-def conversation_reply(*, conversation: Conversation, body: str, user) -> Message:
-    """Staff answer from the inbox: the Message row is written (queued) before any send."""
+def conversation_reply(*, conversation: Conversation, body: str, user, upload=None) -> Message:
+    """Staff answer from the inbox: the Message row is written (queued) before any send.
+
+    With `upload` (an uploaded file) the reply is that file, and `body` its caption.
+    """
     body = (body or "").strip()
-    if not body:
+    if not body and upload is None:
         raise ApplicationError(_("Write a reply before sending."), field="body")
     if len(body) > MAX_TEXT:
         raise ApplicationError(_("The message is longer than %(max)s characters.") % {"max": MAX_TEXT}, field="body")
@@ -124,7 +127,13 @@ def conversation_reply(*, conversation: Conversation, body: str, user) -> Messag
         raise ApplicationError(_("WhatsApp is not linked for this clinic. Link it first; nothing was sent."),
                                field="body")
     with transaction.atomic():
-        if patient is not None:
+        if upload is not None:
+            if patient is None:
+                raise ApplicationError(_("A file can only be sent to a known patient."), field="content")
+            message = message_send_media(organization=organization, patient=patient, content=upload.read(),
+                                         filename=upload.name, content_type=upload.content_type or "",
+                                         caption=body, sent_by=user)
+        elif patient is not None:
             message = free_text_send(organization=organization, patient=patient, body=body, sent_by=user)
         else:
             if not notification_settings_get(organization=organization).whatsapp_enabled:

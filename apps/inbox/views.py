@@ -85,13 +85,15 @@ def conversation_thread(request, pk):
 @require_POST
 def conversation_reply(request, pk):
     conversation = _conversation_or_404(request, pk)
-    form = ReplyForm(request.POST)
-    form.is_valid()
+    form = ReplyForm(request.POST, request.FILES)
     try:
+        if not form.is_valid():
+            raise ApplicationError(" ".join(form.errors.get("content", [])), field="content")
         services.conversation_reply(conversation=conversation, body=form.cleaned_data.get("body", ""),
-                                    user=request.user)
+                                    user=request.user, upload=form.cleaned_data.get("content"))
     except ApplicationError as exc:
-        form.add_error(None if exc.field not in form.fields else exc.field, exc.message)
+        if not form.errors:  # a refused file already carries its form error
+            form.add_error(None if exc.field not in form.fields else exc.field, exc.message)
         if request.htmx:
             return render(request, "inbox/_reply_form.html", {"conversation": conversation, "form": form})
         messages.error(request, exc.message)

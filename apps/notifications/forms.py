@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from apps.notifications.models import (
@@ -67,6 +68,24 @@ class MessageFilterForm(forms.Form):
 
 class FreeTextForm(forms.Form):
     body = forms.CharField(label=_("Message"), max_length=4096, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def validate_upload_size(upload):
+    """Refused before it is read into memory; the type is checked from the content later."""
+    if upload is not None and upload.size > settings.WHATSAPP_MEDIA_MAX_BYTES:
+        raise forms.ValidationError(_("The file is larger than %(max)s.")
+                                    % {"max": filesizeformat(settings.WHATSAPP_MEDIA_MAX_BYTES)})
+
+
+ACCEPTED_FILES = "image/*,application/pdf,.docx,.xlsx,audio/*,video/mp4"
+
+
+class MediaSendForm(forms.Form):
+    content = forms.FileField(
+        label=_("File"), help_text=_("An image, a PDF or Word document, an audio or a video."),
+        validators=[validate_upload_size], widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_FILES}))
+    caption = forms.CharField(label=_("Caption"), max_length=4096, required=False,
+                              widget=forms.TextInput(attrs={"placeholder": _("Optional")}))
 
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]

@@ -1,3 +1,6 @@
+import uuid
+from pathlib import PurePath
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -207,6 +210,53 @@ class Message(TimeStampedModel):
     @property
     def is_outbound(self) -> bool:
         return self.direction == Direction.OUTBOUND
+
+
+class AttachmentKind(models.TextChoices):
+    IMAGE = "image", _("Image")
+    DOCUMENT = "document", _("Document")
+    AUDIO = "audio", _("Audio")
+    VIDEO = "video", _("Video")
+
+
+def attachment_path(instance, filename: str) -> str:
+    # Per organization, under a random name: the patient's file name is kept in a field, never
+    # trusted as a path.
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"{instance.organization_id}/messages/{uuid.uuid4().hex}{suffix}"
+
+
+class MessageAttachment(TimeStampedModel):
+    """The file of a WhatsApp message (WhatsApp carries at most one per message)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="attachment")
+    kind = models.CharField(_("kind"), max_length=10, choices=AttachmentKind.choices)
+    mime_type = models.CharField(_("type"), max_length=127)
+    filename = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    voice = models.BooleanField(_("voice note"), default=False)
+    # Empty until the file is here: an inbound file is fetched from the bridge by a job.
+    file = models.FileField(upload_to=attachment_path, max_length=255, blank=True)
+    bridge_media_id = models.CharField(max_length=64, blank=True)
+    fetch_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AttachmentKind.values), name="notifications_attachment_kind"),
+            models.CheckConstraint(condition=~Q(file="") | ~Q(bridge_media_id=""),
+                                   name="notifications_attachment_has_source"),
+        ]
+
+    def __str__(self):
+        return self.filename
+
+    @property
+    def is_ready(self) -> bool:
+        return bool(self.file)
 
 
 class ReminderStatus(models.TextChoices):

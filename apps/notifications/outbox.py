@@ -31,7 +31,7 @@ from apps.notifications.rendering import context_for, language_for, template_bod
 from apps.notifications.schedule import next_allowed_time
 from apps.notifications.services import notification_settings_get, staff_alert_raise
 from apps.notifications.templating import render_template
-from apps.whatsapp.client import BridgeClient, BridgeRejected, BridgeUnavailable, SessionNotReady
+from apps.whatsapp.client import BridgeClient, BridgeRejected, BridgeUnavailable, Media, SessionNotReady
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def message_send(*, message_id: int) -> str:
     now = timezone.now()
     with transaction.atomic():
         message = (Message.objects.select_for_update(of=("self",))
-                   .select_related("organization", "patient", "appointment", "reply_to")
+                   .select_related("organization", "patient", "appointment", "reply_to", "attachment")
                    .filter(pk=message_id).first())
         if message is None or message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
             return message.status if message else "missing"
@@ -185,7 +185,7 @@ def message_send(*, message_id: int) -> str:
             _require_connected(client, message.organization_id)
         result = client.send_message(organization_id=message.organization_id, phone=message.phone,
                                      message=message.body, client_message_id=str(message.pk),
-                                     buttons=message.buttons)
+                                     buttons=message.buttons, media=_media_of(message))
     except BridgeRejected as exc:
         with transaction.atomic():
             message = Message.objects.select_for_update().get(pk=message.pk)
@@ -215,6 +215,16 @@ def message_send(*, message_id: int) -> str:
         if message.kind == MessageKind.REMINDER:
             _confirmation_requested(message.appointment)
     return message.status
+
+
+def _media_of(message: Message) -> Media | None:
+    attachment = getattr(message, "attachment", None)
+    if attachment is None:
+        return None
+    with attachment.file.open("rb") as handle:
+        content = handle.read()
+    return Media(kind=attachment.kind, mime_type=attachment.mime_type, filename=attachment.filename,
+                 content=content, voice=attachment.voice)
 
 
 def _require_connected(client: BridgeClient, organization_id: int) -> None:

@@ -13,7 +13,7 @@ from apps.organizations.scoping import scoped
 def message_list(*, organization, filters: dict | None = None) -> QuerySet[Message]:
     """The clinic's messages, newest first; filters: status, kind, direction, patient, date_from, date_to."""
     filters = filters or {}
-    qs = scoped(Message, organization).select_related("patient", "appointment", "reply_to")
+    qs = scoped(Message, organization).select_related("patient", "appointment", "reply_to", "attachment")
     for field in ("status", "kind", "direction"):
         if filters.get(field):
             qs = qs.filter(**{field: filters[field]})

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
+import mimetypes
+import re
+from functools import partial
+from pathlib import PurePath
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +19,10 @@ from apps.common.services import model_update
 from apps.notifications import defaults
 from apps.notifications.models import (
     AlertKind,
+    AttachmentKind,
+    Message,
+    MessageAttachment,
+    MessageKind,
     MessageTemplate,
     NotificationSettings,
     ReminderRule,
@@ -165,3 +175,135 @@ def staff_alert_handle(*, alert: StaffAlert, user) -> StaffAlert:
         alert.handled_by = user
         alert.save(update_fields=["handled_at", "handled_by", "updated_at"])
     return alert
+
+
+def message_send_media(*, organization, patient, content: bytes, filename: str, content_type: str,
+                       caption: str = "", kind: str | None = None, sent_by=None, appointment=None,
+                       message_kind: str = MessageKind.FREE_TEXT) -> Message:
+    """Send a file (with an optional caption) to a patient by WhatsApp.
+
+    `kind` is the attachment's kind (image, document, audio, video); by default the file's own,
+    as sniffed from `content`. The message is in the ledger, queued, before any send is
+    attempted; a job sends it once the transaction commits. Raises ApplicationError naming
+    `content`, `caption` or `patient` when it cannot go, and then nothing is stored.
+    """
+    from apps.notifications.media import attachment_check
+    from apps.notifications.outbox import MAX_TEXT, free_text_blocked_reason, message_queue
+
+    caption = (caption or "").strip()
+    if len(caption) > MAX_TEXT:
+        raise ApplicationError(_("The message is longer than %(max)s characters.") % {"max": MAX_TEXT},
+                               field="caption")
+    if patient.organization_id != organization.pk or (appointment is not None
+                                                      and appointment.organization_id != organization.pk):
+        raise ApplicationError(_("Unknown patient."), field="patient")
+    kind, mime_type = attachment_check(content=content, content_type=content_type, kind=kind)
+    blocked = free_text_blocked_reason(patient=patient)
+    if blocked:
+        raise ApplicationError(blocked, field="patient")
+    if not notification_settings_get(organization=organization).whatsapp_enabled:
+        raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field="content")
+    with transaction.atomic():
+        message = message_queue(organization=organization, phone=patient.phone, body=caption, kind=message_kind,
+                                patient=patient, appointment=appointment, sent_by=sent_by)
+        attachment = MessageAttachment(
+            organization=organization, message=message, kind=kind, mime_type=mime_type,
+            filename=attachment_filename(filename, mime_type), size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+        )
+        attachment.file.save(attachment.filename, ContentFile(content), save=False)
+        try:
+            attachment.save()
+        except Exception:
+            attachment.file.delete(save=False)
+            raise
+    return message
+
+
+_UNSAFE_NAME = re.compile(r"[^\w.\- ()]+")
+
+
+def attachment_filename(name: str | None, mime_type: str) -> str:
+    """A file name safe to show and to offer for download; the stored path is random anyway."""
+    cleaned = _UNSAFE_NAME.sub("_", PurePath(name or "").name).strip(" .")[:120]
+    return cleaned or "file" + (mimetypes.guess_extension(mime_type) or "")
+
+
+def inbound_media_record(*, message: Message, media: dict | None, rejected: dict | None = None,
+                         reply_to: str = "") -> Message:
+    """What a `message.inbound` event adds to the received message: its file, and what it quotes.
+
+    The file itself is fetched from the bridge by a job after commit (no network call inside
+    the event's transaction); until then the attachment has no file and the inbox says so.
+    """
+    if reply_to and message.reply_to_id is None:
+        quoted = Message.objects.filter(organization=message.organization_id, bridge_message_id=reply_to[:128],
+                                        ).exclude(pk=message.pk).order_by("-direction").first()
+        if quoted is not None:
+            message.reply_to = quoted
+            message.save(update_fields=["reply_to", "updated_at"])
+    if rejected and not message.error_code:
+        message.error_code = "media_rejected"
+        message.error = (_("The patient sent a file that was not kept: %(error)s")
+                         % {"error": str(rejected.get("error") or "")})[:500]
+        message.save(update_fields=["error_code", "error", "updated_at"])
+    media_id = str((media or {}).get("id") or "")[:64]
+    if not media_id or MessageAttachment.objects.filter(message=message).exists():
+        return message
+    kind = str(media.get("kind") or "")
+    mime_type = str(media.get("mime_type") or "")[:127]
+    attachment = MessageAttachment.objects.create(
+        organization_id=message.organization_id, message=message,
+        kind=kind if kind in AttachmentKind.values else AttachmentKind.DOCUMENT, mime_type=mime_type,
+        filename=attachment_filename(str(media.get("filename") or ""), mime_type),
+        size=int(media.get("size") or 0), sha256=str(media.get("sha256") or "")[:64],
+        voice=bool(media.get("voice")), bridge_media_id=media_id,
+    )
+    transaction.on_commit(partial(_enqueue_fetch, attachment.pk))
+    return message
+
+
+def _enqueue_fetch(attachment_id: int) -> None:
+    from apps.notifications.tasks import fetch_attachment
+
+    fetch_attachment.configure(lock=f"fetch-attachment-{attachment_id}").defer(attachment_id=attachment_id)
+
+
+class FetchRetry(Exception):
+    """The bridge could not be reached; the fetch job is retried with backoff."""
+
+
+def attachment_fetch(*, attachment_id: int) -> bool:
+    """Bring a received file from the bridge into MEDIA_ROOT; True once it is here."""
+    from apps.notifications.media import attachment_check
+    from apps.whatsapp.client import BridgeClient, BridgeError, BridgeUnavailable
+
+    attachment = MessageAttachment.objects.filter(pk=attachment_id).first()
+    if attachment is None or attachment.file:
+        return attachment is not None
+    try:
+        content = BridgeClient().media(attachment.organization_id, attachment.bridge_media_id)
+    except BridgeUnavailable as exc:
+        raise FetchRetry(exc.message) from exc
+    except BridgeError as exc:
+        content, error = None, exc.message
+    else:
+        error = _("The bridge no longer has this file.")
+    if content is not None:
+        try:
+            attachment_check(content=content, content_type=attachment.mime_type, kind=attachment.kind)
+        except ApplicationError as exc:
+            content, error = None, exc.message
+    with transaction.atomic():
+        attachment = MessageAttachment.objects.select_for_update().get(pk=attachment_id)
+        if attachment.file:
+            return True
+        if content is None:
+            attachment.fetch_error = error[:300]
+            attachment.save(update_fields=["fetch_error", "updated_at"])
+            return False
+        attachment.file.save(attachment.filename, ContentFile(content), save=False)
+        attachment.size, attachment.sha256 = len(content), hashlib.sha256(content).hexdigest()
+        attachment.fetch_error = ""
+        attachment.save()
+    return True

@@ -9,14 +9,14 @@ from procrastinate import RetryDecision
 from procrastinate.contrib.django import app
 from procrastinate.retry import BaseRetryStrategy
 
-from apps.notifications import outbox, reminders
+from apps.notifications import outbox, reminders, services
 
 
 class SendBackoff(BaseRetryStrategy):
     """Exponential backoff, read from settings at run time, for bridge or session outages only."""
 
     def get_retry_decision(self, *, exception, job):
-        if not isinstance(exception, outbox.SendRetry):
+        if not isinstance(exception, outbox.SendRetry | services.FetchRetry):
             return None
         wait = min(settings.WHATSAPP_SEND_RETRY_MAX_SECONDS,
                    settings.WHATSAPP_SEND_RETRY_SECONDS * 2 ** min(job.attempts, 16))
@@ -26,6 +26,11 @@ class SendBackoff(BaseRetryStrategy):
 @app.task(name="notifications.send_message", retry=SendBackoff())
 def send_message(message_id: int) -> str:
     return outbox.message_send(message_id=message_id)
+
+
+@app.task(name="notifications.fetch_attachment", retry=SendBackoff())
+def fetch_attachment(attachment_id: int) -> bool:
+    return services.attachment_fetch(attachment_id=attachment_id)
 
 
 @app.task(name="notifications.plan_reminders", retry=5)

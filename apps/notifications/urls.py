@@ -13,4 +13,6 @@ urlpatterns = [
     path("messages/", views.message_list, name="message-list"),
     path("patients/<int:patient_pk>/messages/", views.patient_messages, name="patient-messages"),
     path("patients/<int:patient_pk>/send/", views.patient_whatsapp_send, name="patient-whatsapp-send"),
+    path("patients/<int:patient_pk>/send-file/", views.patient_whatsapp_send_file, name="patient-whatsapp-send-file"),
+    path("attachments/<int:pk>/", views.message_attachment, name="message-attachment"),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -11,12 +11,13 @@ from apps.notifications import outbox, selectors, services
 from apps.notifications.forms import (
     LANGUAGE_CODES,
     FreeTextForm,
+    MediaSendForm,
     MessageFilterForm,
     RuleForm,
     SettingsForm,
     TemplateForm,
 )
-from apps.notifications.models import ReminderRule, StaffAlert, TemplateKind
+from apps.notifications.models import AttachmentKind, MessageAttachment, ReminderRule, StaffAlert, TemplateKind
 from apps.notifications.outbox import free_text_send
 from apps.notifications.rendering import context_for
 from apps.notifications.templating import render_template
@@ -205,3 +206,40 @@ def patient_whatsapp_send(request, patient_pk):
     return render(request, "notifications/_patient_send.html", {
         "patient": patient, "form": form, "sent": sent, "blocked": outbox.free_text_blocked_reason(patient=patient),
     }, status=status)
+
+
+@role_required()
+def patient_whatsapp_send_file(request, patient_pk):
+    """An image or a document to the patient, from the patient page or a conversation in the inbox."""
+    patient = get_scoped_or_404(Patient, request.organization, pk=patient_pk)
+    sent = None
+    form = MediaSendForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["content"]
+        try:
+            sent = services.message_send_media(
+                organization=request.organization, patient=patient, content=upload.read(), filename=upload.name,
+                content_type=upload.content_type or "", caption=form.cleaned_data["caption"], sent_by=request.user)
+        except ApplicationError as exc:
+            _apply_error(form, exc)
+        else:
+            form = MediaSendForm()
+    return render(request, "notifications/_patient_send_file.html", {
+        "patient": patient, "form": form, "sent": sent, "blocked": outbox.free_text_blocked_reason(patient=patient),
+    }, status=400 if form.errors else 200)
+
+
+@role_required()
+def message_attachment(request, pk):
+    """A message's file, to members of its own clinic only; another clinic's answers 404."""
+    attachment = get_scoped_or_404(MessageAttachment, request.organization, pk=pk)
+    if not attachment.file:
+        raise Http404
+    # Images, audio and video play in the page; documents are downloaded, never rendered by
+    # the browser from our origin.
+    inline = attachment.kind != AttachmentKind.DOCUMENT and request.GET.get("download") is None
+    response = FileResponse(attachment.file.open("rb"), content_type=attachment.mime_type,
+                            as_attachment=not inline, filename=attachment.filename)
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -24,4 +24,6 @@ urlpatterns = [
     path("prescriptions/<int:pk>/edit/", optical.prescription_update_view, name="prescription-update"),
     path("prescriptions/<int:pk>/finalize/", optical.prescription_finalize_view, name="prescription-finalize"),
     path("prescriptions/<int:pk>/print/", optical.prescription_print, name="prescription-print"),
+    path("prescriptions/<int:pk>/send-whatsapp/", optical.prescription_send_whatsapp,
+         name="prescription-send-whatsapp"),
 ]

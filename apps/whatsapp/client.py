@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,15 @@ class BridgeRejected(BridgeError):
 
 class SessionNotReady(BridgeError):
     """409: the organization's WhatsApp is not linked, logged out or failed."""
+
+
+@dataclass(frozen=True)
+class Media:
+    kind: str
+    mime_type: str
+    filename: str
+    content: bytes
+    voice: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,17 +88,25 @@ class BridgeClient:
     # messages
 
     def send_message(self, *, organization_id: int | str, phone: str, message: str, client_message_id: str,
-                     buttons: list[dict] | None = None) -> SendResult:
+                     buttons: list[dict] | None = None, media: Media | None = None) -> SendResult:
         body = {"organization_id": str(organization_id), "phone": phone, "message": message,
                 "client_message_id": client_message_id}
         if buttons:
             body["buttons"] = buttons
+        if media is not None:
+            body["media"] = {"kind": media.kind, "mime_type": media.mime_type, "filename": media.filename,
+                             "data": base64.b64encode(media.content).decode(), "voice": media.voice}
         answer = self._call("POST", "/api/send-message", json=body)
         return SendResult(message_id=answer["message_id"], status=answer.get("status", "sent"))
 
+    def media(self, organization_id: int | str, media_id: str) -> bytes | None:
+        """The bytes of a file the bridge holds for this organization, or None when it has none."""
+        return self._call("GET", f"/api/media/{organization_id}/{media_id}", missing_ok=True, raw=True)
+
     # plumbing
 
-    def _call(self, method: str, path: str, *, json: dict | None = None, missing_ok: bool = False):
+    def _call(self, method: str, path: str, *, json: dict | None = None, missing_ok: bool = False,
+              raw: bool = False):
         url = self.base_url + path
         headers = {"X-API-Key": self.api_key}
         attempt = 0
@@ -106,6 +124,8 @@ class BridgeClient:
                 raise BridgeUnavailable("WhatsApp bridge did not answer in time") from exc
         if resp.status_code == 404 and missing_ok:
             return None
+        if raw and 200 <= resp.status_code < 300:
+            return resp.content
         try:
             payload = resp.json()
         except ValueError:

@@ -106,6 +106,7 @@ def _claim_new(events: list[dict]) -> set[str]:
 def _apply(organization, type_: str, data: dict, at: dt.datetime) -> None:
     from apps.notifications.outbox import message_status_apply
     from apps.notifications.replies import inbound_receive
+    from apps.notifications.services import inbound_media_record
     from apps.whatsapp.services import session_status_apply
 
     if type_ == "session.status":
@@ -117,8 +118,13 @@ def _apply(organization, type_: str, data: dict, at: dt.datetime) -> None:
         phone = str(data.get("from") or "")
         if not phone:
             return
-        inbound_receive(organization=organization, bridge_message_id=str(data.get("message_id") or ""),
-                        phone=phone, text=str(data.get("text") or ""), button_id=str(data.get("button_id") or ""),
-                        push_name=str(data.get("push_name") or ""), at=at)
+        inbound = inbound_receive(organization=organization, bridge_message_id=str(data.get("message_id") or ""),
+                                  phone=phone, text=str(data.get("text") or ""),
+                                  button_id=str(data.get("button_id") or ""),
+                                  push_name=str(data.get("push_name") or ""), at=at)
+        media, rejected = data.get("media"), data.get("media_rejected")
+        inbound_media_record(message=inbound, media=media if isinstance(media, dict) else None,
+                             rejected=rejected if isinstance(rejected, dict) else None,
+                             reply_to=str(data.get("reply_to") or ""))
     else:
         log.info("event type %s ignored", type_)

@@ -133,6 +133,8 @@ def start_stack(log_dir: Path, bridge_data: Path) -> Stack:
         "BRIDGE_PORT": str(bridge_port),
         "BRIDGE_PUBLIC_URL": bridge_url,
         "BRIDGE_DATA_DIR": str(bridge_data),
+        # Web and worker share the files staff send and patients' files the worker fetches.
+        "MEDIA_ROOT": str(bridge_data / "django-media"),
         "BRIDGE_SANDBOX": "1",
         "BRIDGE_SEND_MIN_GAP_MS": "0",
         "BRIDGE_SEND_JITTER_MS": "0",

@@ -7,8 +7,11 @@ for the state machine (backoff, QR expiry, queued sends, events to Django).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+MediaKind = Literal["image", "document", "audio", "video"]
+MEDIA_KINDS: tuple[str, ...] = ("image", "document", "audio", "video")
 
 
 class EngineError(Exception):
@@ -26,6 +29,28 @@ class NotConnected(EngineError):
 
 
 @dataclass
+class Media:
+    """One attachment, going out (staff to patient) or coming in (patient to clinic).
+
+    The bridge has already checked `data` against `mime_type` by content sniffing and against
+    the size limit before an engine sees outbound media; engines hand inbound media as they
+    got it and the session checks it before storing it.
+    """
+
+    kind: MediaKind
+    mime_type: str
+    data: bytes = field(repr=False)
+    filename: str | None = None
+    caption: str = ""
+    # An audio sent as a push-to-talk voice note (WhatsApp's "ptt") rather than as a file.
+    voice: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
 class Inbound:
     whatsapp_id: str
     phone: str
@@ -33,6 +58,11 @@ class Inbound:
     button_id: str | None
     push_name: str | None
     timestamp: str
+    # With media, `text` is its caption ("" when there is none).
+    media: Media | None = None
+    # The engine's id of the message this one quotes (a swipe-reply); the session maps it to
+    # the bridge's message_id when it was one of our sends.
+    reply_to: str | None = None
 
 
 class Sink(Protocol):
@@ -48,7 +78,12 @@ class Sink(Protocol):
 
 class Engine(ABC):
     name: str = ""
+    # Capabilities: what the session may ask of this engine instead of every engine faking it.
     native_buttons: bool = False
+    supports_media: bool = False
+    media_kinds: frozenset[str] = frozenset()
+    supports_qr: bool = True
+    supports_pairing_code: bool = True
 
     def __init__(self, organization_id: str, sink: Sink):
         self.organization_id = organization_id
@@ -67,8 +102,23 @@ class Engine(ABC):
         """Unlink the device and delete its credentials."""
 
     @abstractmethod
-    async def send(self, message_id: str, phone: str, text: str, buttons: list[dict] | None) -> str:
-        """Send and return the engine's (WhatsApp) message id; raise EngineError on failure."""
+    async def send(
+        self, message_id: str, phone: str, text: str, buttons: list[dict] | None, media: Media | None = None
+    ) -> str:
+        """Send and return the engine's (WhatsApp) message id; raise EngineError on failure.
+
+        With `media`, `text` is its caption (the same as `media.caption`, possibly empty) and
+        `buttons` is None. The session only passes media of a kind in `media_kinds`.
+        """
+
+    @classmethod
+    def capabilities(cls) -> dict:
+        return {
+            "native_buttons": cls.native_buttons,
+            "media": sorted(cls.media_kinds) if cls.supports_media else [],
+            "qr": cls.supports_qr,
+            "pairing_code": cls.supports_pairing_code,
+        }
 
     @abstractmethod
     async def pairing_code(self, phone: str) -> str:

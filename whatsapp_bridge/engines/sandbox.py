@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from ..config import Settings
 from ..store import Store
-from .base import Engine, EngineError, Inbound, NotConnected, Sink
+from .base import MEDIA_KINDS, Engine, EngineError, Inbound, Media, NotConnected, Sink
 
 CODE_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
 
@@ -39,9 +39,11 @@ class SandboxError(Exception):
 class SandboxNetwork:
     """Shared by all sandbox engines of the process: who is showing which QR or code."""
 
-    def __init__(self, settings: Settings, store: Store):
+    def __init__(self, settings: Settings, store: Store, media=None):
         self.settings = settings
         self.store = store
+        # The simulated phones keep their own copy of every file, as a real phone does.
+        self.media = media
         self.engines: dict[str, SandboxEngine] = {}
         self.qr_tokens: dict[str, str] = {}
         self.pair_codes: dict[str, tuple[str, str]] = {}
@@ -83,6 +85,8 @@ class SandboxNetwork:
 class SandboxEngine(Engine):
     name = "sandbox"
     native_buttons = True
+    supports_media = True
+    media_kinds = frozenset(MEDIA_KINDS)
 
     def __init__(self, organization_id: str, sink: Sink, network: SandboxNetwork):
         super().__init__(organization_id, sink)
@@ -153,12 +157,15 @@ class SandboxEngine(Engine):
         self.network.pair_codes[code] = (self.organization_id, phone)
         return f"{code[:4]}-{code[4:]}"
 
-    async def send(self, message_id: str, phone: str, text: str, buttons: list[dict] | None) -> str:
+    async def send(
+        self, message_id: str, phone: str, text: str, buttons: list[dict] | None, media: Media | None = None
+    ) -> str:
         if not self.connected or self.network.in_outage(self.organization_id):
             raise NotConnected()
         if phone == self.phone:
             raise EngineError("invalid_recipient", "cannot send a message to the linked number itself")
         whatsapp_id = wa_like_id()
+        media_id = self.network.media.save(self.organization_id, media, "sandbox")["media_id"] if media else None
         self.store.add_sandbox_message(
             {
                 "organization_id": self.organization_id,
@@ -169,6 +176,7 @@ class SandboxEngine(Engine):
                 "text": text,
                 "buttons": buttons,
                 "status": "sent",
+                "media_id": media_id,
             }
         )
         task = asyncio.get_running_loop().create_task(self._receipts_for(whatsapp_id))
@@ -187,7 +195,14 @@ class SandboxEngine(Engine):
         self.sink.on_receipt(whatsapp_id, "read")
 
     # faults and actions from the simulated phones
-    def reply(self, phone: str, text: str | None, button_id: str | None) -> str:
+    def reply(
+        self,
+        phone: str,
+        text: str | None,
+        button_id: str | None,
+        media: Media | None = None,
+        reply_to: str | None = None,
+    ) -> str:
         if not self.connected:
             raise SandboxError(409, "the session is not connected, the clinic cannot receive", "organization_id")
         if button_id is not None:
@@ -196,7 +211,13 @@ class SandboxEngine(Engine):
             if chosen is None:
                 raise SandboxError(400, "no button with this id was sent to this phone", "button_id")
             text = chosen["title"]
+        quoted = None
+        if reply_to is not None:
+            quoted = self.store.sandbox_message(self.organization_id, phone, reply_to)
+            if quoted is None:
+                raise SandboxError(400, "no message with this id in this phone's chat", "reply_to")
         whatsapp_id = wa_like_id()
+        media_id = self.network.media.save(self.organization_id, media, "sandbox")["media_id"] if media else None
         self.store.add_sandbox_message(
             {
                 "organization_id": self.organization_id,
@@ -207,6 +228,7 @@ class SandboxEngine(Engine):
                 "text": text or "",
                 "button_id": button_id,
                 "status": "sent",
+                "media_id": media_id,
             }
         )
         self.sink.on_inbound(
@@ -217,6 +239,8 @@ class SandboxEngine(Engine):
                 button_id=button_id,
                 push_name=f"Sandbox {phone[-4:]}",
                 timestamp=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                media=media,
+                reply_to=quoted["whatsapp_id"] if quoted else None,
             )
         )
         return whatsapp_id

@@ -30,7 +30,7 @@ from neonize.utils import build_jid
 
 from ..phones import from_digits
 from ..store import Store
-from .base import Engine, EngineError, Inbound, NotConnected, Sink
+from .base import Engine, EngineError, Inbound, Media, NotConnected, Sink
 
 log = logging.getLogger("whatsapp_bridge.whatsmeow")
 
@@ -237,7 +237,9 @@ class WhatsmeowEngine(Engine):
         await self.stop()
         self._wipe()
 
-    async def send(self, message_id: str, phone: str, text: str, buttons: list[dict] | None) -> str:
+    async def send(
+        self, message_id: str, phone: str, text: str, buttons: list[dict] | None, media: Media | None = None
+    ) -> str:
         if self.client is None or not self.connected:
             raise NotConnected()
         try:

@@ -62,7 +62,8 @@ def test_link_by_qr_send_receipts_and_button_reply(bridge, receiver):
     data = inbound["data"]
     assert data["from"] == PATIENT and data["button_id"] == "confirm" and data["text"] == "Confirmar"
     assert data["message_id"] == reply.json()["message_id"]
-    assert set(data) == {"message_id", "from", "text", "button_id", "push_name", "timestamp"}
+    assert set(data) == {"message_id", "from", "text", "button_id", "push_name", "timestamp", "reply_to", "media"}
+    assert data["reply_to"] is None and data["media"] is None
 
     bridge.client.post("/sandbox/api/23/reply", json={"phone": PATIENT, "text": "¿Puedo llegar tarde?"})
     text_reply = receiver.wait_for(

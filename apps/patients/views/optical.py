@@ -79,3 +79,29 @@ def prescription_print(request, pk):
     return render(request, "patients/prescription_print.html", {
         "prescription": prescription, "patient": prescription.patient, "organization": request.organization,
     })
+
+
+@role_required()
+@require_POST
+def prescription_send_whatsapp(request, pk):
+    """The printable prescription, as a PDF document, to the patient's WhatsApp."""
+    from apps.notifications.models import AttachmentKind
+    from apps.notifications.services import message_send_media
+    from apps.patients.pdf import prescription_pdf, prescription_pdf_filename
+
+    prescription = get_scoped_or_404(_prescriptions(), request.organization, pk=pk)
+    if prescription.is_draft:
+        messages.error(request, _("A draft prescription cannot be sent: it is not valid until it is finalized."))
+        return redirect("prescription-detail", pk=prescription.pk)
+    try:
+        message_send_media(
+            organization=request.organization, patient=prescription.patient,
+            content=prescription_pdf(prescription=prescription), filename=prescription_pdf_filename(prescription),
+            content_type="application/pdf", kind=AttachmentKind.DOCUMENT, sent_by=request.user,
+            caption=_("Your prescription from %(clinic)s.") % {"clinic": request.organization.name},
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The prescription PDF is queued for sending by WhatsApp."))
+    return redirect("patient-detail", pk=prescription.patient_id)

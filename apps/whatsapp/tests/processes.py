@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
+from django.conf import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 API_KEY = "django-test-bridge-key"
@@ -116,8 +117,12 @@ class BridgeProcess:
         params = {"phone": phone} if phone else {}
         return self.api("GET", f"/sandbox/api/{organization_id}/messages", params=params).json()["messages"]
 
-    def reply(self, organization_id, phone: str, *, text: str | None = None, button_id: str | None = None):
+    def reply(self, organization_id, phone: str, *, text: str | None = None, button_id: str | None = None,
+              media: dict | None = None):
+        """A patient writes; `media` is the bridge's {"kind", "mime_type", "filename", "data" (base64)}."""
         body = {"phone": phone, **({"text": text} if text is not None else {"button_id": button_id})}
+        if media is not None:
+            body = {k: v for k, v in body.items() if v is not None} | {"media": media}
         resp = self.api("POST", f"/sandbox/api/{organization_id}/reply", json=body)
         assert resp.ok, resp.text
         return resp.json()
@@ -150,7 +155,7 @@ class WorkerProcess:
                    WHATSAPP_BRIDGE_URL=self.bridge_url, WHATSAPP_BRIDGE_API_KEY=API_KEY,
                    WHATSAPP_EVENTS_SECRET=EVENTS_SECRET, WHATSAPP_SEND_RETRY_SECONDS="1",
                    WHATSAPP_SEND_RETRY_MAX_SECONDS="2", WHATSAPP_BRIDGE_TIMEOUT="5", DATABASE_CONN_MAX_AGE="0",
-                   PYTHONUNBUFFERED="1")
+                   PYTHONUNBUFFERED="1", MEDIA_ROOT=str(settings.MEDIA_ROOT))
         env.update(self.extra_env)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=REPO_ROOT,
