@@ -281,3 +281,24 @@ def payment_record(*, order: Order, amount: int, method: str, reference: str = "
         kind=PaymentKind.BALANCE if amount == balance else PaymentKind.DEPOSIT, reference=(reference or "")[:80],
         received_by=actor, received_at=received_at or timezone.now(),
     )
+
+
+@transaction.atomic
+def order_receipt_send(*, order: Order, actor=None) -> OrderMessage:
+    """The receipt PDF to the patient's WhatsApp, through the notifications' media sending."""
+    from django.utils import translation
+
+    from apps.notifications.models import AttachmentKind
+    from apps.notifications.rendering import language_for
+    from apps.notifications.services import message_send_media
+    from apps.orders.receipts import receipt_filename, receipt_pdf
+
+    with translation.override(language_for(order.patient)):
+        caption = _("Receipt of your order %(order)s at %(clinic)s.") % {"order": order.reference,
+                                                                          "clinic": order.organization.name}
+        content = receipt_pdf(order=order)
+    message = message_send_media(organization=order.organization, patient=order.patient, content=content,
+                                 filename=receipt_filename(order=order), content_type="application/pdf",
+                                 kind=AttachmentKind.DOCUMENT, caption=caption, sent_by=actor)
+    return OrderMessage.objects.create(organization_id=order.organization_id, order=order, message=message,
+                                       purpose=OrderMessagePurpose.RECEIPT)

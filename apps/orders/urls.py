@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/payments/", views.order_payment_add, name="order-payment-add"),
     path("<int:pk>/ticket/", views.order_ticket, name="order-ticket"),
     path("<int:pk>/receipt.pdf", views.order_receipt, name="order-receipt"),
+    path("<int:pk>/receipt/send/", views.order_receipt_send_view, name="order-receipt-send"),
     path("labs/", views.lab_list, name="lab-list"),
     path("labs/<int:pk>/", views.lab_edit, name="lab-edit"),
     path("settings/", views.shop_settings, name="shop-settings"),

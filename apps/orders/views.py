@@ -24,6 +24,7 @@ from apps.orders.services import (
     order_create,
     order_line_add,
     order_line_remove,
+    order_receipt_send,
     order_status_change,
     order_update,
     payment_record,
@@ -184,6 +185,19 @@ def order_receipt(request, pk):
     response = HttpResponse(receipt_pdf(order=order), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{receipt_filename(order=order)}"'
     return response
+
+
+@role_required()
+@require_POST
+def order_receipt_send_view(request, pk):
+    order = _order(request, pk)
+    try:
+        order_receipt_send(order=order, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The receipt is queued for sending by WhatsApp."))
+    return redirect("order-detail", pk=order.pk)
 
 
 @role_required()

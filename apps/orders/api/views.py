@@ -17,6 +17,7 @@ from apps.orders.services import (
     order_create,
     order_line_add,
     order_line_remove,
+    order_receipt_send,
     order_status_change,
     order_update,
     payment_record,
@@ -127,6 +128,18 @@ class OrderStatusApi(OrganizationScopedMixin, APIView):
         data = _valid(s.OrderStatusSerializer, request.data)
         order_status_change(order=order, to_status=data["status"], actor=request.user, source=EventSource.API)
         return Response(_order_out(order))
+
+
+@extend_schema(tags=["orders"], request=None, responses={202: OpenApiResponse(description="The receipt is queued.")})
+class OrderReceiptSendApi(OrganizationScopedMixin, APIView):
+    """The receipt PDF to the patient's WhatsApp (queued; the message's status follows in /api/messages/)."""
+
+    queryset = Order.objects.all()
+
+    def post(self, request, pk):
+        order = get_scoped_or_404(Order, request.organization, pk=pk)
+        link = order_receipt_send(order=order, actor=request.user)
+        return Response({"message": link.message_id, "status": link.message.status}, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(tags=["orders"], request=s.OrderLineCreateSerializer, responses={201: s.OrderLineSerializer})

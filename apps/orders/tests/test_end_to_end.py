@@ -10,7 +10,8 @@ from apps.appointments.services import appointment_book, appointment_status_chan
 from apps.appointments.tests.factories import AppointmentTypeFactory, ProviderFactory
 from apps.notifications.models import Direction, Message, MessageKind, MessageStatus
 from apps.orders.models import OrderStatus
-from apps.orders.services import order_status_change, payment_record
+from apps.notifications.tests.test_media_end_to_end import phone_file
+from apps.orders.services import order_receipt_send, order_status_change, payment_record
 from apps.orders.tests.conftest import PESOS
 from apps.recalls.models import Recall
 from apps.recalls.services import recall_send_whatsapp, recalls_generate
@@ -19,7 +20,7 @@ from apps.whatsapp.tests.processes import wait_until
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_ready_message_and_recall_with_its_book_button(organization, patient, make_order, any_hour, live_bridge,
+def test_ready_message_recall_button_and_receipt_pdf_reach_the_phone(organization, patient, make_order, any_hour, live_bridge,
                                                        make_worker):
     live_bridge.link(organization.pk)
     make_worker(bridge_url=live_bridge.url)
@@ -54,3 +55,14 @@ def test_ready_message_and_recall_with_its_book_button(organization, patient, ma
     assert pressed.button_id == f"book:{recall.pk}" and pressed.kind == MessageKind.FREE_TEXT
     assert Recall.objects.get().booking_requested_at is not None
     assert Message.objects.filter(kind=MessageKind.ORDER_READY).count() == 1
+
+    # 3. Paid and delivered, the receipt PDF reaches the phone as a document.
+    payment_record(order=order, amount=400_000 * PESOS, method="nequi")
+    order_status_change(order=order, to_status=OrderStatus.DELIVERED)
+    link = order_receipt_send(order=order)
+    wait_until(lambda: Message.objects.get(pk=link.message_id).status == MessageStatus.READ, message="receipt read")
+    receipt = live_bridge.phone_inbox(organization.pk, patient.phone)[-1]
+    assert receipt["media"]["kind"] == "document" and receipt["media"]["mime_type"] == "application/pdf"
+    assert receipt["text"] == f"Recibo de tu pedido #{order.number} en {organization.name}."
+    content = phone_file(live_bridge, organization.pk, receipt["media"]["id"])
+    assert content.startswith(b"%PDF") and content == Message.objects.get(pk=link.message_id).attachment.file.read()

@@ -174,3 +174,30 @@ def test_lists_show_only_the_clinics_own(client, other_user, other_organization,
     assert "data-order-id" not in client.get(reverse("order-list")).content.decode()
     labs = client.get(reverse("lab-list")).content.decode()
     assert "Laboratorio Central" not in labs and "Lab del Sur" in labs
+
+
+def test_staff_send_the_receipt_on_whatsapp(staff_client, make_order, any_hour):
+    from apps.notifications.models import Message
+
+    order = make_order()
+
+    response = staff_client.post(reverse("order-receipt-send", args=[order.pk]))
+
+    assert response.status_code == 302
+    message = Message.objects.get(order_link__order=order, order_link__purpose="receipt")
+    attachment = message.attachment
+    assert attachment.mime_type == "application/pdf" and attachment.filename.endswith(f"-{order.number}.pdf")
+    assert message.body == f"Recibo de tu pedido #{order.number} en {order.organization.name}."
+
+
+def test_no_receipt_goes_to_a_patient_who_wrote_stop(staff_client, make_order, patient):
+    from apps.notifications.models import Message
+    from apps.patients.services.patients import patient_whatsapp_opt_out
+
+    order = make_order()
+    patient_whatsapp_opt_out(patient=patient)
+
+    response = staff_client.post(reverse("order-receipt-send", args=[order.pk]), follow=True)
+
+    assert "alert-danger" in response.content.decode()
+    assert not Message.objects.exists()

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0002_callback_replies'),
+        ('notifications', '0003_message_attachments'),
     ]
 
     operations = [
