@@ -3,37 +3,36 @@ from django.contrib import admin
 from apps.orders.models import Lab, Order, OrderEvent, OrderLine, OrderMessage, Payment, ShopSettings
 
 
-class OrderLineInline(admin.TabularInline):
+class _RecordInline(admin.TabularInline):
+    """Shown, not edited: lines, payments and moves go through the shop's services (balance checks, history)."""
+
+    extra = 0
+    can_delete = False
+    exclude = ["organization"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OrderLineInline(_RecordInline):
     model = OrderLine
-    extra = 0
-    exclude = ["organization"]
 
 
-class PaymentInline(admin.TabularInline):
-    # Money received is recorded through the shop (balance checks); the admin shows it.
+class PaymentInline(_RecordInline):
     model = Payment
-    extra = 0
-    can_delete = False
-    readonly_fields = ["amount", "currency", "method", "kind", "reference", "received_at", "received_by"]
-    exclude = ["organization"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(_RecordInline):
     model = OrderEvent
-    extra = 0
-    can_delete = False
-    readonly_fields = ["created_at", "from_status", "to_status", "actor", "source", "note"]
-    exclude = ["organization"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    """Read-mostly: orders change through the shop (staff UI or API) so that every move is recorded."""
+
     list_display = ["number", "organization", "patient", "kind", "status", "lab", "promised_date", "created_at"]
     list_filter = ["status", "kind", "organization"]
     search_fields = ["number", "patient__first_name", "patient__last_name", "patient__document_number"]
@@ -41,13 +40,6 @@ class OrderAdmin(admin.ModelAdmin):
     # The status moves through the shop's transition table, never by editing the field.
     readonly_fields = ["number", "status", "currency", "ready_at", "delivered_at"]
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
-
-    def save_formset(self, request, form, formset, change):
-        for instance in formset.save(commit=False):
-            instance.organization = form.instance.organization
-            instance.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
 
 
 @admin.register(Lab)

@@ -86,7 +86,8 @@ class ShopSettingsForm(forms.ModelForm):
 
 class OrderFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("All open orders")), *OrderStatus.choices])
+                               choices=[("", _("All open orders")), *OrderStatus.choices],
+                               widget=forms.Select(attrs={"class": "form-select"}))
     overdue = forms.BooleanField(label=_("Overdue at the lab"), required=False)
 
 

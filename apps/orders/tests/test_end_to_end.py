@@ -9,8 +9,8 @@ from apps.appointments.models import AppointmentStatus, EventSource
 from apps.appointments.services import appointment_book, appointment_status_change
 from apps.appointments.tests.factories import AppointmentTypeFactory, ProviderFactory
 from apps.notifications.models import Direction, Message, MessageKind, MessageStatus
-from apps.orders.models import OrderStatus
 from apps.notifications.tests.test_media_end_to_end import phone_file
+from apps.orders.models import OrderStatus
 from apps.orders.services import order_receipt_send, order_status_change, payment_record
 from apps.orders.tests.conftest import PESOS
 from apps.recalls.models import Recall
@@ -20,8 +20,8 @@ from apps.whatsapp.tests.processes import wait_until
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_ready_message_recall_button_and_receipt_pdf_reach_the_phone(organization, patient, make_order, any_hour, live_bridge,
-                                                       make_worker):
+def test_ready_message_recall_button_and_receipt_pdf_reach_the_phone(organization, patient, make_order, any_hour,
+                                                                    live_bridge, make_worker):
     live_bridge.link(organization.pk)
     make_worker(bridge_url=live_bridge.url)
 
