@@ -112,3 +112,19 @@ def test_stop_between_queueing_and_sending_wins(make_order, patient, any_hour):
     assert message_send(message_id=message.pk) == MessageStatus.FAILED
     message.refresh_from_db()
     assert message.error_code == "opted_out"
+
+
+def test_the_patients_reply_lands_in_the_inbox(organization, make_order, patient, any_hour):
+    from apps.inbox.selectors import conversation_list
+    from apps.inbox.services import conversations_sync
+    from apps.notifications.replies import inbound_receive
+
+    make_order(status=OrderStatus.READY)
+
+    reply = inbound_receive(organization=organization, bridge_message_id="wamid.ready1", phone=patient.phone,
+                            text="¡Gracias! Paso mañana por la tarde.")
+
+    assert reply.kind == MessageKind.FREE_TEXT and reply.patient == patient
+    conversations_sync(organization=organization)
+    [conversation] = conversation_list(organization=organization, filter="all")
+    assert conversation.patient == patient

@@ -307,3 +307,17 @@ def test_another_clinics_recalls_answer_404(client, other_user, other_organizati
     assert f'data-recall-id="{recall.pk}"' not in client.get(reverse("recall-list")).content.decode()
     assert Recall.objects.get().status == RecallStatus.DUE and not Message.objects.exists()
     assert rule.organization == organization
+
+
+def test_another_clinics_rules_and_shop_settings_are_its_own(client, other_user, organization, other_organization):
+    from apps.orders.services import shop_settings_get, shop_settings_update
+
+    rule = recall_rules_get(organization=organization)[0]
+    shop_settings_update(organization=organization, data={"opening_hours": "solo sábados"})
+    client.force_login(other_user)
+
+    assert client.post(reverse("recall-rule-edit", args=[rule.pk]), {f"rule-{rule.pk}-months": 2}).status_code == 404
+    assert RecallRule.objects.get(pk=rule.pk).months == 12
+    page = client.get(reverse("shop-settings")).content.decode()
+    assert "solo sábados" not in page
+    assert shop_settings_get(organization=other_organization).opening_hours != "solo sábados"
