@@ -48,6 +48,7 @@ def test_staff_send_a_pdf_with_caption_and_the_phone_receives_it(bridge, receive
     held = bridge.client.get(f"/sandbox/api/21/media/{received['media']['id']}")
     assert held.status_code == 200 and held.content == PDF
     assert held.headers["content-type"] == "application/pdf"
+    assert bridge.anon.get(f"/sandbox/api/21/media/{received['media']['id']}").status_code == 401
     receiver.wait_for(lambda e: e["type"] == "message.status" and e["data"]["status"] == "read", message="read")
 
     again = send_media(bridge, "21", media(PDF, "document", "application/pdf"), client_message_id="rx-1")
