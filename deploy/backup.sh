@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Back up OpticaApp: the PostgreSQL database (pg_dump custom format) and the WhatsApp bridge's
-# store (every SQLite file of BRIDGE_DATA_DIR, copied with SQLite's online backup), into
+# Back up OpticaApp: the PostgreSQL database (pg_dump custom format), the WhatsApp bridge's
+# store (every SQLite file of BRIDGE_DATA_DIR, copied with SQLite's online backup) and the files
+# sent and received by WhatsApp (MEDIA_ROOT), into
 #
-#   $BACKUP_DIR/daily/opticaapp-<UTC timestamp>/{db.dump, bridge/, MANIFEST, SHA256SUMS}
+#   $BACKUP_DIR/daily/opticaapp-<UTC timestamp>/{db.dump, bridge/, media/, MANIFEST, SHA256SUMS}
 #   $BACKUP_DIR/weekly/opticaapp-<ISO week>/     (the first backup of each ISO week, hard-linked)
 #
 # keeping the newest N daily and M weekly copies, then mirrors $BACKUP_DIR to a remote path.
@@ -18,6 +19,8 @@
 #                       or /mnt/offsite/optica             (BACKUP_REMOTE, default none)
 #   --bridge-dir DIR    the bridge's store                 (BRIDGE_DATA_DIR; skipped when unset)
 #   --no-bridge         do not back up the bridge's store
+#   --media-dir DIR     Django's files                     (MEDIA_ROOT; skipped when unset)
+#   --no-media          do not back up Django's files
 # Also read: DATABASE_URL (required), PG_BIN (folder of pg_dump/psql; detected to match the
 # server's major version when unset), BACKUP_NOW (a `date -d` time used instead of now, for tests).
 # Prints the path of the new backup on stdout.
@@ -29,7 +32,7 @@ umask 077
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
-no_bridge=0
+no_bridge=0 no_media=0
 while (($#)); do
   case "$1" in
     --env-file) load_env_file "${2:?--env-file needs a file}"; shift 2 ;;
@@ -39,6 +42,8 @@ while (($#)); do
     --remote) BACKUP_REMOTE="${2:?}"; shift 2 ;;
     --bridge-dir) BRIDGE_DATA_DIR="${2:?}"; shift 2 ;;
     --no-bridge) no_bridge=1; shift ;;
+    --media-dir) MEDIA_ROOT="${2:?}"; shift 2 ;;
+    --no-media) no_media=1; shift ;;
     -h | --help) usage 0 ;;
     *) log "unknown option $1"; usage ;;
   esac
@@ -104,6 +109,22 @@ if ((no_bridge == 0)) && [[ -n "${BRIDGE_DATA_DIR:-}" ]]; then
   fi
 fi
 
+media_files=0
+if [[ -n "${MEDIA_ROOT:-}" && "$MEDIA_ROOT" != /* ]]; then
+  MEDIA_ROOT="$OPTICAAPP_ROOT/$MEDIA_ROOT"
+fi
+if ((no_media == 0)) && [[ -n "${MEDIA_ROOT:-}" ]]; then
+  if [[ -d "$MEDIA_ROOT" ]]; then
+    # Files are written once under a random name and never changed: a plain copy is consistent.
+    log "copying the media files $MEDIA_ROOT"
+    mkdir -p "$work/media"
+    cp -a "$MEDIA_ROOT/." "$work/media/"
+    media_files="$(find "$work/media" -type f | wc -l)"
+  else
+    log "warning: MEDIA_ROOT $MEDIA_ROOT does not exist; media files skipped"
+  fi
+fi
+
 {
   echo "created=$(date -u -d "$now" +%Y-%m-%dT%H:%M:%SZ)"
   echo "host=$(hostname)"
@@ -111,6 +132,7 @@ fi
   echo "server_version=$("$PG_BIN/psql" "$db_url" -XAtqc 'SHOW server_version')"
   echo "pg_dump=$("$PG_BIN/pg_dump" --version)"
   echo "bridge_files=$bridge_files"
+  echo "media_files=$media_files"
   if git -C "$OPTICAAPP_ROOT" rev-parse HEAD >/dev/null 2>&1; then
     echo "app_commit=$(git -C "$OPTICAAPP_ROOT" rev-parse HEAD)"
   fi

@@ -4,7 +4,8 @@
 # The database is restored into an EMPTY database only (create it first: createdb -O opticaapp
 # opticaapp); a database that already holds tables is refused, so a restore never mixes two
 # states or overwrites live data. The restore runs in one transaction: it applies fully or not at
-# all. The bridge's store is copied into an empty (or missing) folder; stop the bridge first.
+# all. The bridge's store and the media files are copied into empty (or missing) folders; stop the
+# processes first.
 #
 # Usage: deploy/restore.sh [options] BACKUP
 #   BACKUP              a backup folder (…/daily/opticaapp-<timestamp>), or "latest" for the newest
@@ -14,7 +15,9 @@
 #   --bridge-dir DIR    where to put the bridge's store     (BRIDGE_DATA_DIR)
 #   --dir DIR           backup root, for "latest"           (BACKUP_DIR, default /var/backups/opticaapp)
 #   --no-database       restore only the bridge's store
-#   --no-bridge         restore only the database
+#   --no-bridge         do not restore the bridge's store
+#   --media-dir DIR     where to put the media files        (MEDIA_ROOT)
+#   --no-media          do not restore the media files
 # PG_BIN: folder of pg_restore/psql; detected to match the target server's major version.
 set -euo pipefail
 umask 077
@@ -24,7 +27,7 @@ umask 077
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
-no_db=0 no_bridge=0 backup=""
+no_db=0 no_bridge=0 no_media=0 backup=""
 while (($#)); do
   case "$1" in
     --env-file) load_env_file "${2:?--env-file needs a file}"; shift 2 ;;
@@ -33,6 +36,8 @@ while (($#)); do
     --dir) BACKUP_DIR="${2:?}"; shift 2 ;;
     --no-database) no_db=1; shift ;;
     --no-bridge) no_bridge=1; shift ;;
+    --media-dir) MEDIA_ROOT="${2:?}"; shift 2 ;;
+    --no-media) no_media=1; shift ;;
     -h | --help) usage 0 ;;
     -*) log "unknown option $1"; usage ;;
     *) [[ -z "$backup" ]] || usage; backup="$1"; shift ;;
@@ -91,6 +96,17 @@ if ((no_bridge == 0)) && [[ -d "$backup/bridge" ]]; then
   mkdir -p "$BRIDGE_DATA_DIR"
   cp -a "$backup/bridge/." "$BRIDGE_DATA_DIR/"
   log "bridge store restored into $BRIDGE_DATA_DIR"
+fi
+
+if ((no_media == 0)) && [[ -d "$backup/media" ]]; then
+  : "${MEDIA_ROOT:?MEDIA_ROOT (or --media-dir) names where the media files go}"
+  [[ "$MEDIA_ROOT" == /* ]] || MEDIA_ROOT="$OPTICAAPP_ROOT/$MEDIA_ROOT"
+  if [[ -d "$MEDIA_ROOT" ]] && [[ -n "$(ls -A "$MEDIA_ROOT")" ]]; then
+    die "$MEDIA_ROOT is not empty; stop the processes and move it aside first"
+  fi
+  mkdir -p "$MEDIA_ROOT"
+  cp -a "$backup/media/." "$MEDIA_ROOT/"
+  log "media files restored into $MEDIA_ROOT"
 fi
 
 log "restore complete"

@@ -90,18 +90,23 @@ def free_text_send(*, organization, patient, body: str, sent_by) -> Message:
     body = (body or "").strip()
     if not body:
         raise ApplicationError(_("Write a message."), field="body")
-    if len(body) > MAX_TEXT:
-        raise ApplicationError(_("The message is longer than %(max)s characters.") % {"max": MAX_TEXT}, field="body")
+    staff_send_check(organization=organization, patient=patient, text=body, field="body")
+    with transaction.atomic():
+        return message_queue(organization=organization, phone=patient.phone, body=body, kind=MessageKind.FREE_TEXT,
+                             patient=patient, sent_by=sent_by)
+
+
+def staff_send_check(*, organization, patient, text: str, field: str) -> None:
+    """Staff may write `text` to this patient now, or ApplicationError naming `field` (or patient)."""
+    if len(text) > MAX_TEXT:
+        raise ApplicationError(_("The message is longer than %(max)s characters.") % {"max": MAX_TEXT}, field=field)
     if patient.organization_id != organization.pk:
         raise ApplicationError(_("Unknown patient."), field="patient")
     blocked = free_text_blocked_reason(patient=patient)
     if blocked:
         raise ApplicationError(blocked, field="patient")
     if not notification_settings_get(organization=organization).whatsapp_enabled:
-        raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field="body")
-    with transaction.atomic():
-        return message_queue(organization=organization, phone=patient.phone, body=body, kind=MessageKind.FREE_TEXT,
-                             patient=patient, sent_by=sent_by)
+        raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field=field)
 
 
 # Sent on the clinic's initiative, so consent is checked again when the (possibly delayed) send happens.

@@ -188,21 +188,13 @@ def message_send_media(*, organization, patient, content: bytes, filename: str, 
     `content`, `caption` or `patient` when it cannot go, and then nothing is stored.
     """
     from apps.notifications.media import attachment_check
-    from apps.notifications.outbox import MAX_TEXT, free_text_blocked_reason, message_queue
+    from apps.notifications.outbox import message_queue, staff_send_check
 
     caption = (caption or "").strip()
-    if len(caption) > MAX_TEXT:
-        raise ApplicationError(_("The message is longer than %(max)s characters.") % {"max": MAX_TEXT},
-                               field="caption")
-    if patient.organization_id != organization.pk or (appointment is not None
-                                                      and appointment.organization_id != organization.pk):
-        raise ApplicationError(_("Unknown patient."), field="patient")
+    staff_send_check(organization=organization, patient=patient, text=caption, field="caption")
+    if appointment is not None and appointment.organization_id != organization.pk:
+        raise ApplicationError(_("Unknown appointment."), field="appointment")
     kind, mime_type = attachment_check(content=content, content_type=content_type, kind=kind)
-    blocked = free_text_blocked_reason(patient=patient)
-    if blocked:
-        raise ApplicationError(blocked, field="patient")
-    if not notification_settings_get(organization=organization).whatsapp_enabled:
-        raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field="content")
     with transaction.atomic():
         message = message_queue(organization=organization, phone=patient.phone, body=caption, kind=message_kind,
                                 patient=patient, appointment=appointment, sent_by=sent_by)

@@ -248,3 +248,24 @@ def test_retention_keeps_n_daily_and_m_weekly_copies_and_mirrors_them(tmp_path):
     assert sorted(p.name for p in (remote / "weekly").iterdir()) == weekly
     newest = Path("daily", daily[-1], "db.dump")
     assert (remote / newest).read_bytes() == (backups / newest).read_bytes()
+
+
+def test_the_whatsapp_files_are_backed_up_and_restored(tmp_path, fresh_database):
+    media = tmp_path / "media"
+    (media / "7" / "messages").mkdir(parents=True)
+    (media / "7" / "messages" / "a1.pdf").write_bytes(b"%PDF-1.4 receta")
+    backup = run_script("backup.sh", "--dir", str(tmp_path / "backups"), "--no-bridge",
+                        env={"DATABASE_URL": libpq_url(connection.settings_dict), "MEDIA_ROOT": str(media)})
+    assert backup.returncode == 0, backup.stderr
+    folder = Path(backup.stdout.strip().splitlines()[-1])
+    assert "media_files=1" in (folder / "MANIFEST").read_text()
+
+    occupied = tmp_path / "occupied"
+    (occupied / "x").mkdir(parents=True)
+    refused = run_script("restore.sh", "--no-database", "--no-bridge", str(folder), env={"MEDIA_ROOT": str(occupied)})
+    assert refused.returncode != 0 and "not empty" in refused.stderr
+
+    restored = tmp_path / "restored-media"
+    restore = run_script("restore.sh", "--no-database", "--no-bridge", str(folder), env={"MEDIA_ROOT": str(restored)})
+    assert restore.returncode == 0, restore.stderr
+    assert (restored / "7" / "messages" / "a1.pdf").read_bytes() == b"%PDF-1.4 receta"

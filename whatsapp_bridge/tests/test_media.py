@@ -30,37 +30,28 @@ def media(data: bytes, kind: str, mime_type: str, filename: str | None = None, *
     return body
 
 
+def send_media(bridge, org: str, file: dict, **extra):
+    return bridge.client.post(
+        "/api/send-message", json={"organization_id": org, "phone": PATIENT, "media": file, **extra}
+    )
+
+
 def test_staff_send_a_pdf_with_caption_and_the_phone_receives_it(bridge, receiver):
     bridge.link("21")
-    resp = bridge.client.post(
-        "/api/send-message",
-        json={
-            "organization_id": "21",
-            "phone": PATIENT,
-            "message": "Su fórmula óptica",
-            "client_message_id": "rx-1",
-            "media": media(PDF, "document", "application/pdf", "fórmula.pdf"),
-        },
-    )
+    file = media(PDF, "document", "application/pdf", "fórmula.pdf")
+    resp = send_media(bridge, "21", file, message="Su fórmula óptica", client_message_id="rx-1")
     assert resp.status_code == 200, resp.text
     [received] = bridge.inbox("21")
     assert received["text"] == "Su fórmula óptica"
     assert received["media"]["kind"] == "document" and received["media"]["mime_type"] == "application/pdf"
     assert received["media"]["filename"] == "fórmula.pdf" and received["media"]["size"] == len(PDF)
-    file = bridge.client.get(f"/sandbox/api/21/media/{received['media']['id']}")
-    assert file.status_code == 200 and file.content == PDF
-    assert file.headers["content-type"] == "application/pdf"
+    held = bridge.client.get(f"/sandbox/api/21/media/{received['media']['id']}")
+    assert held.status_code == 200 and held.content == PDF
+    assert held.headers["content-type"] == "application/pdf"
+    assert bridge.anon.get(f"/sandbox/api/21/media/{received['media']['id']}").status_code == 401
     receiver.wait_for(lambda e: e["type"] == "message.status" and e["data"]["status"] == "read", message="read")
 
-    again = bridge.client.post(
-        "/api/send-message",
-        json={
-            "organization_id": "21",
-            "phone": PATIENT,
-            "client_message_id": "rx-1",
-            "media": media(PDF, "document", "application/pdf"),
-        },
-    )
+    again = send_media(bridge, "21", media(PDF, "document", "application/pdf"), client_message_id="rx-1")
     assert again.json()["message_id"] == resp.json()["message_id"]
     assert len(bridge.inbox("21")) == 1
 
@@ -68,10 +59,7 @@ def test_staff_send_a_pdf_with_caption_and_the_phone_receives_it(bridge, receive
 def test_an_image_without_caption_is_sent_and_the_old_text_send_is_unchanged(bridge):
     bridge.link("22")
     image = png()
-    resp = bridge.client.post(
-        "/api/send-message",
-        json={"organization_id": "22", "phone": PATIENT, "media": media(image, "image", "image/png")},
-    )
+    resp = send_media(bridge, "22", media(image, "image", "image/png"))
     assert resp.status_code == 200, resp.text
     assert bridge.send("22", message="Hola prueba").status_code == 200
     image_row, text_row = bridge.inbox("22")

@@ -3,25 +3,16 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 
-from apps.appointments.tests.factories import PatientFactory
 from apps.common.exceptions import ApplicationError
 from apps.inbox import services
 from apps.inbox.models import Conversation
 from apps.inbox.tests.factories import InboundMessageFactory
+from apps.inbox.tests.test_reply import _conversation
 from apps.notifications.models import AttachmentKind, Message, MessageStatus
 from apps.notifications.tests.test_media import PDF, png
 
 pytestmark = pytest.mark.django_db
-
-
-def _conversation(organization, **patient_fields):
-    patient = PatientFactory(organization=organization, whatsapp_consent=True, whatsapp_consent_at=timezone.now(),
-                             **patient_fields)
-    InboundMessageFactory(organization=organization, patient=patient)
-    services.conversations_sync(organization=organization)
-    return Conversation.objects.get(organization=organization, patient=patient)
 
 
 def test_staff_reply_with_a_document_and_a_caption(staff_client, organization, whatsapp_linked):
