@@ -257,4 +257,10 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "MessageKindEnum": "apps.notifications.models.MessageKind",
     "MessageStatusEnum": "apps.notifications.models.MessageStatus",
     "AppointmentStatusEnum": "apps.appointments.models.AppointmentStatus",
+    "OrderStatusEnum": "apps.orders.models.OrderStatus",
+    "OrderLineKindEnum": "apps.orders.models.LineKind",
+    "PaymentKindEnum": "apps.orders.models.PaymentKind",
+    "PaymentMethodEnum": "apps.orders.models.PaymentMethod",
+    "RecallKindEnum": "apps.recalls.models.RecallKind",
+    "RecallStatusEnum": "apps.recalls.models.RecallStatus",
 })
