@@ -203,3 +203,51 @@ def test_export_to_xlsx(staff_client, organization):
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[1][1:4] == ["111", "José", "Peña"]
     assert response["Content-Disposition"].endswith('.xlsx"')
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.test\",\"clic\")", "+57 SUM(A1)", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"]
+
+
+def test_export_to_csv_escapes_every_cell_a_spreadsheet_would_run_as_a_formula(staff_client, organization):
+    PatientFactory(organization=organization, document_number="111", first_name=FORMULAS[0], last_name=FORMULAS[1],
+                   address=FORMULAS[2], occupation=FORMULAS[3], notes=FORMULAS[4], guardian_name=FORMULAS[5])
+
+    response = staff_client.get(reverse("patient-export"), {"format": "csv"})
+
+    header, row = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    cells = dict(zip(header, row, strict=True))
+    for column, value in zip(["nombres", "apellidos", "direccion", "ocupacion", "notas", "acudiente"], FORMULAS,
+                             strict=True):
+        assert cells[column] == "'" + value, column
+    assert cells["telefono"].startswith("'+57")  # an E.164 phone starts with "+" too
+    assert cells["numero_documento"] == "111"
+
+
+def test_export_to_xlsx_writes_formula_like_cells_as_plain_text(staff_client, organization):
+    PatientFactory(organization=organization, document_number="111", first_name=FORMULAS[0], last_name=FORMULAS[3],
+                   notes=FORMULAS[2])
+
+    response = staff_client.get(reverse("patient-export"), {"format": "xlsx"})
+
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header = [cell.value for cell in sheet[1]]
+    row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
+    for column, value in (("nombres", FORMULAS[0]), ("apellidos", FORMULAS[3]), ("notas", FORMULAS[2])):
+        assert row[column].data_type == "s", column
+        assert row[column].value == value, column
+        assert row[column].quotePrefix, column
+    assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_an_escaped_export_reimports_the_original_values(staff_client, organization, staff_user, file_format):
+    PatientFactory(organization=organization, document_number="111", first_name="=Ana", last_name="-Peña",
+                   phone="+573001234567")
+    response = staff_client.get(reverse("patient-export"), {"format": file_format})
+    Patient.objects.all().delete()
+
+    preview = patient_import_preview(organization=organization, actor=staff_user,
+                                     upload=SimpleUploadedFile(f"export.{file_format}", response.content))
+
+    data = preview.rows[0]["data"]
+    assert (data["first_name"], data["last_name"], data["phone"]) == ("=Ana", "-Peña", "+573001234567")
