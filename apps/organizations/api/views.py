@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from apps.accounts.models import email_normalize
 from apps.organizations.api.mixins import OrganizationScopedMixin
 from apps.organizations.api.serializers import MemberSerializer
 from apps.organizations.models import Membership
@@ -24,6 +25,9 @@ class TokenObtainApi(APIView):
         email = serializers.EmailField()
         password = serializers.CharField(trim_whitespace=False)
         organization = serializers.IntegerField(required=False)
+
+        def validate_email(self, value):
+            return email_normalize(value)
 
     @extend_schema(
         request=InputSerializer,
