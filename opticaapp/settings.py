@@ -132,6 +132,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+# Behind nginx every request comes from 127.0.0.1: the client's address is the one the trusted proxies forward
+# (X-Forwarded-For). 1 with the nginx site of deploy/nginx; 0 (the socket's address) when nothing is in front.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.lockout.client_ip"
 AXES_USERNAME_CALLABLE = "apps.accounts.lockout.axes_username"
 AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.axes_lockout_response"
 AXES_RESET_ON_SUCCESS = True
@@ -195,6 +199,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "opticaapp.api.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_THROTTLE_RATES": {"login": env.str("API_LOGIN_THROTTLE", default="10/min")},
+    # The throttle counts per client address, read as django-axes reads it (TRUSTED_PROXY_COUNT).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OpticaApp API",
