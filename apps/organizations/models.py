@@ -35,6 +35,12 @@ class Organization(TimeStampedModel):
     address = models.CharField(_("address"), max_length=255, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Clinical records are the optometrists' (DESIGN.md); some clinics let the front desk type the draft of a
+    # prescription the optometrist then checks and finalizes.
+    staff_prescription_drafts = models.BooleanField(
+        _("staff may write prescription drafts"), default=False,
+        help_text=_("Any member of the clinic may write and edit drafts; only optometrists finalize them."),
+    )
 
     class Meta:
         verbose_name = _("organization")

@@ -58,3 +58,9 @@ def membership_role_change(*, membership: Membership, role: str, actor: Membersh
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     return membership
+
+
+def organization_prescription_setting_set(*, organization: Organization, staff_drafts: bool) -> Organization:
+    organization.staff_prescription_drafts = staff_drafts
+    organization.save(update_fields=["staff_prescription_drafts", "updated_at"])
+    return organization

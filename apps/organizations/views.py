@@ -13,11 +13,15 @@ from apps.organizations.models import MANAGER_ROLES, Membership, Role
 from apps.organizations.roles import role_required
 from apps.organizations.scoping import get_scoped_or_404, scoped
 from apps.organizations.selectors import membership_get
-from apps.organizations.services import membership_role_change
+from apps.organizations.services import membership_role_change, organization_prescription_setting_set
 
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class PrescriptionSettingForm(forms.Form):
+    staff_prescription_drafts = forms.BooleanField(required=False)
 
 
 @login_required
@@ -54,4 +58,18 @@ def member_role_change(request, pk):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Role updated for %(name)s.") % {"name": member.user})
+    return redirect("member-list")
+
+
+@role_required(*MANAGER_ROLES)
+@require_POST
+def organization_prescription_setting(request):
+    form = PrescriptionSettingForm(request.POST)
+    form.is_valid()  # a missing checkbox is "off": the form cannot be invalid
+    organization_prescription_setting_set(organization=request.organization,
+                                          staff_drafts=form.cleaned_data["staff_prescription_drafts"])
+    if form.cleaned_data["staff_prescription_drafts"]:
+        messages.success(request, _("Staff may now write prescription drafts; only optometrists finalize them."))
+    else:
+        messages.success(request, _("Only optometrists write prescriptions."))
     return redirect("member-list")
