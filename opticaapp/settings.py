@@ -227,6 +227,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+# Largest request body, uploaded files included (Django itself limits only the non-file part): a bigger one is
+# answered 413 before it is read (opticaapp/middleware.py). nginx's client_max_body_size is the same 10 MB.
+MAX_REQUEST_BYTES = env.int("DJANGO_MAX_REQUEST_BYTES", default=10 * 1024 * 1024)
+# Largest patient spreadsheet (20,000 rows of CSV take about 2 MB).
+PATIENT_IMPORT_MAX_BYTES = env.int("PATIENT_IMPORT_MAX_BYTES", default=8 * 1024 * 1024)
 
 # --- Logging ---------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from apps.common.exceptions import ApplicationError
 from apps.patients.models import AuditEvent, ConsentSource, Patient, PatientImport
 from apps.patients.services import patient_import_confirm, patient_import_preview
+from apps.patients.tasks import check_patient_import, run_patient_import
 from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -133,22 +134,28 @@ def test_an_import_can_only_be_confirmed_once(organization, staff_user):
 
 # --- Through the UI --------------------------------------------------------------------------
 
-def test_upload_preview_and_confirm_in_the_ui(staff_client, organization):
-    response = staff_client.post(reverse("patient-import"), {"file": _xlsx(GOOD_ROWS)})
+def test_upload_preview_and_confirm_in_the_ui(staff_client, organization, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(reverse("patient-import"), {"file": _xlsx(GOOD_ROWS)})
     patient_import = PatientImport.objects.get()
     assert response["Location"] == reverse("patient-import-preview", args=[patient_import.pk])
+    check_patient_import(import_id=patient_import.pk)
 
     preview = staff_client.get(response["Location"])
     assert 'id="confirm-import"' in preview.content.decode()
 
-    staff_client.post(reverse("patient-import-confirm", args=[patient_import.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(reverse("patient-import-confirm", args=[patient_import.pk]))
+    run_patient_import(import_id=patient_import.pk)
     assert Patient.objects.filter(organization=organization).count() == 3
+    assert "se crearon 3 pacientes" in staff_client.get(response["Location"]).content.decode()
 
 
 def test_the_preview_shows_row_errors_and_offers_no_import(staff_client):
     staff_client.post(reverse("patient-import"), {"file": _csv(GOOD_ROWS + [["CC", "9", "Ana", "Ruiz", "", "", "1",
                                                                              "", ""]])})
     patient_import = PatientImport.objects.get()
+    check_patient_import(import_id=patient_import.pk)
 
     content = staff_client.get(reverse("patient-import-preview", args=[patient_import.pk])).content.decode()
 
