@@ -34,3 +34,8 @@ urlpatterns = [
 admin.site.site_header = "OpticaApp"
 admin.site.site_title = "OpticaApp"
 
+
+handler400 = "opticaapp.views.bad_request"
+handler403 = "opticaapp.views.permission_denied"
+handler404 = "opticaapp.views.page_not_found"
+handler500 = "opticaapp.views.server_error"
