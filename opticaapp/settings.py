@@ -204,6 +204,8 @@ REST_FRAMEWORK = {
     # The throttle counts per client address, read as django-axes reads it (TRUSTED_PROXY_COUNT).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
 }
+# Days an API token works; the next POST /api/auth/token/ after that gives a new key.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "OpticaApp API",
     "DESCRIPTION": "Patients, appointments and WhatsApp messages of one clinic (organization).",

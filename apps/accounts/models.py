@@ -62,6 +62,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.full_name or self.email
 
+    def save(self, *args, **kwargs):
+        # set_password() keeps the raw password until the save: a new one ends every API token of the user, however
+        # it was changed (password change or reset page, admin, `changepassword`), as it ends other sessions.
+        password_changed = self._password is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            from apps.organizations.services import api_tokens_revoke_for_user
+
+            api_tokens_revoke_for_user(user=self)
+
     def clean(self):
         super().clean()
         self.email = email_normalize(self.email)

@@ -1,4 +1,5 @@
 import binascii
+import datetime
 import os
 import zoneinfo
 
@@ -95,6 +96,12 @@ def _generate_token_key() -> str:
     return binascii.hexlify(os.urandom(20)).decode()
 
 
+def token_expiry():
+    from django.utils import timezone
+
+    return timezone.now() + datetime.timedelta(days=settings.API_TOKEN_TTL_DAYS)
+
+
 class ApiToken(TimeStampedModel):
     """An API token names both the user and the organization it acts for."""
 
@@ -102,6 +109,8 @@ class ApiToken(TimeStampedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # A token is refused after this; the user's next sign-in (POST /api/auth/token/) gives a new key.
+    expires_at = models.DateTimeField(_("expires"), default=token_expiry)
 
     class Meta:
         verbose_name = _("API token")
@@ -112,3 +121,9 @@ class ApiToken(TimeStampedModel):
 
     def __str__(self):
         return f"{self.user} @ {self.organization}"
+
+    @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at <= timezone.now()
