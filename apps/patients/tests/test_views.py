@@ -225,7 +225,7 @@ def test_the_printable_prescription_names_the_clinic(staff_client, organization,
 
     content = response.content.decode()
     assert organization.name in content and patient.full_name in content
-    assert "-1.25" in content and "90°" in content and "window.print()" in content
+    assert "-1.25" in content and "90°" in content and "data-print" in content
     assert "navbar" not in content
 
 
