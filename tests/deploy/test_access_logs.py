@@ -50,7 +50,7 @@ def gunicorn(tmp_path, transactional_db):
                 "GUNICORN_WORKERS": "1", "GUNICORN_ACCESS_LOG": str(log)})
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "opticaapp.wsgi:application", "-c",
                                 "deploy/gunicorn.conf.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+                               stderr=(tmp_path / "gunicorn.err").open("w"))
     try:
         _wait_for(f"http://127.0.0.1:{port}/api/health")
         yield port, log
@@ -109,7 +109,7 @@ http {{
 }}
 """)
     process = subprocess.Popen([_nginx(), "-p", str(sandbox), "-c", str(sandbox / "nginx.conf")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"https://127.0.0.1:{https}"
     try:
         _wait_for(f"{base}/api/health", verify=False, headers={"Host": DOMAIN})
