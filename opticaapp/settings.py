@@ -4,6 +4,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "csp",
     "procrastinate.contrib.django",
     "apps.common",
     "apps.accounts",
@@ -58,12 +60,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "opticaapp.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "opticaapp.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -102,6 +107,16 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds the API login throttle: a table, so that the limit is one for every gunicorn worker and
+# machine (an in-process cache would give each worker its own). Created by the migrations (apps/common).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "django_cache",
+        "OPTIONS": {"MAX_ENTRIES": 50_000},
+    }
+}
+
 # --- Authentication --------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
@@ -124,6 +139,12 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+# Behind nginx every request comes from 127.0.0.1: the client's address is the one the trusted proxies forward
+# (X-Forwarded-For). 1 with the nginx site of deploy/nginx; 0 (the socket's address) when nothing is in front.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.lockout.client_ip"
+AXES_USERNAME_CALLABLE = "apps.accounts.lockout.axes_username"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.axes_lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -185,7 +206,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "opticaapp.api.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_THROTTLE_RATES": {"login": env.str("API_LOGIN_THROTTLE", default="10/min")},
+    # The throttle counts per client address, read as django-axes reads it (TRUSTED_PROXY_COUNT).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
 }
+# Days an API token works; the next POST /api/auth/token/ after that gives a new key.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "OpticaApp API",
     "DESCRIPTION": "Patients, appointments and WhatsApp messages of one clinic (organization).",
@@ -211,6 +236,29 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+# Largest request body, uploaded files included (Django itself limits only the non-file part): a bigger one is
+# answered 413 before it is read (opticaapp/middleware.py). nginx's client_max_body_size is the same 10 MB.
+MAX_REQUEST_BYTES = env.int("DJANGO_MAX_REQUEST_BYTES", default=10 * 1024 * 1024)
+# Largest patient spreadsheet (20,000 rows of CSV take about 2 MB).
+PATIENT_IMPORT_MAX_BYTES = env.int("PATIENT_IMPORT_MAX_BYTES", default=8 * 1024 * 1024)
+
+# Content-Security-Policy (django-csp): scripts only from this site or inline blocks carrying the request's
+# nonce (`nonce="{{ request.csp_nonce }}"`); no inline event handlers (static/js/app.js replaces them).
+# Styles allow inline attributes: Bootstrap's markup, htmx's indicator styles and progress bars use them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Logging ---------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.dashboard import views as dashboard_views
 from opticaapp import views
@@ -8,7 +8,8 @@ from opticaapp import views
 api_patterns = [
     path("health", views.health, name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include("apps.organizations.api.urls")),
     path("", include("apps.appointments.api.urls")),
     path("", include("apps.patients.api.urls")),
@@ -38,3 +39,8 @@ urlpatterns = [
 admin.site.site_header = "OpticaApp"
 admin.site.site_title = "OpticaApp"
 
+
+handler400 = "opticaapp.views.bad_request"
+handler403 = "opticaapp.views.permission_denied"
+handler404 = "opticaapp.views.page_not_found"
+handler500 = "opticaapp.views.server_error"

@@ -5,13 +5,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def email_normalize(value: str | None) -> str:
+    """The one spelling of an email address: login, API token, lockout key and stored user all use it, so that
+    `Ana@X.co` and `ana@x.co` are one account with one failure count."""
+    return (value or "").strip().lower()
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user = self.model(email=email_normalize(email), **extra_fields)
         user.set_password(password)
         user.full_clean(exclude=["password"])
         user.save(using=self._db)
@@ -28,7 +34,7 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
     def get_by_natural_key(self, username):
-        return self.get(email__iexact=username)
+        return self.get(email__iexact=email_normalize(username))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -56,9 +62,19 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.full_name or self.email
 
+    def save(self, *args, **kwargs):
+        # set_password() keeps the raw password until the save: a new one ends every API token of the user, however
+        # it was changed (password change or reset page, admin, `changepassword`), as it ends other sessions.
+        password_changed = self._password is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            from apps.organizations.services import api_tokens_revoke_for_user
+
+            api_tokens_revoke_for_user(user=self)
+
     def clean(self):
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email).lower()
+        self.email = email_normalize(self.email)
 
     def get_full_name(self):
         return self.full_name or self.email

@@ -28,7 +28,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["user", "organization", "created_at", "last_used_at"]
+    list_display = ["user", "organization", "created_at", "last_used_at", "expires_at"]
     list_filter = ["organization"]
     search_fields = ["user__email", "organization__name"]
     readonly_fields = ["key", "created_at", "last_used_at"]

@@ -1,4 +1,5 @@
 import binascii
+import datetime
 import os
 import zoneinfo
 
@@ -35,6 +36,12 @@ class Organization(TimeStampedModel):
     address = models.CharField(_("address"), max_length=255, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Clinical records are the optometrists' (DESIGN.md); some clinics let the front desk type the draft of a
+    # prescription the optometrist then checks and finalizes.
+    staff_prescription_drafts = models.BooleanField(
+        _("staff may write prescription drafts"), default=False,
+        help_text=_("Any member of the clinic may write and edit drafts; only optometrists finalize them."),
+    )
 
     class Meta:
         verbose_name = _("organization")
@@ -89,6 +96,12 @@ def _generate_token_key() -> str:
     return binascii.hexlify(os.urandom(20)).decode()
 
 
+def token_expiry():
+    from django.utils import timezone
+
+    return timezone.now() + datetime.timedelta(days=settings.API_TOKEN_TTL_DAYS)
+
+
 class ApiToken(TimeStampedModel):
     """An API token names both the user and the organization it acts for."""
 
@@ -96,6 +109,8 @@ class ApiToken(TimeStampedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # A token is refused after this; the user's next sign-in (POST /api/auth/token/) gives a new key.
+    expires_at = models.DateTimeField(_("expires"), default=token_expiry)
 
     class Meta:
         verbose_name = _("API token")
@@ -106,3 +121,9 @@ class ApiToken(TimeStampedModel):
 
     def __str__(self):
         return f"{self.user} @ {self.organization}"
+
+    @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at <= timezone.now()

@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from apps.organizations.models import Membership, Organization
+from apps.organizations.models import ApiToken, Membership, Organization
 
 
 def membership_list_for_user(*, user) -> QuerySet[Membership]:
@@ -19,3 +19,7 @@ def membership_get(*, user, organization_id) -> Membership | None:
 
 def organization_list_for_user(*, user) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user=user, memberships__is_active=True, is_active=True)
+
+
+def api_token_list_for_user(*, user) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user).select_related("organization").order_by("-created_at")

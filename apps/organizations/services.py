@@ -2,7 +2,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
-from apps.organizations.models import ApiToken, Membership, Organization, Role
+from apps.organizations.models import (
+    ApiToken,
+    Membership,
+    Organization,
+    Role,
+    _generate_token_key,
+    token_expiry,
+)
 from apps.organizations.selectors import membership_get, membership_list_for_user
 
 
@@ -38,8 +45,29 @@ def api_token_obtain(*, user, organization_id=None) -> ApiToken:
         raise ApplicationError(_("You are not a member of an active organization."), field="email")
     else:
         raise ApplicationError(_("You belong to several organizations: name one."), field="organization")
-    token, _created = ApiToken.objects.get_or_create(user=user, organization=membership.organization)
+    token, created = ApiToken.objects.get_or_create(user=user, organization=membership.organization)
+    if not created and token.is_expired:
+        token = api_token_renew(token=token)
     return token
+
+
+def api_token_renew(*, token: ApiToken) -> ApiToken:
+    """A new key and expiry for an expired token: the old key never works again."""
+    token.key = _generate_token_key()
+    token.expires_at = token_expiry()
+    token.last_used_at = None
+    token.save(update_fields=["key", "expires_at", "last_used_at", "updated_at"])
+    return token
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    token.delete()
+
+
+def api_tokens_revoke_for_user(*, user) -> int:
+    """Every token of the user (a changed password ends every API client's access, as it ends sessions)."""
+    deleted, _by_model = ApiToken.objects.filter(user=user).delete()
+    return deleted
 
 
 @transaction.atomic
@@ -58,3 +86,9 @@ def membership_role_change(*, membership: Membership, role: str, actor: Membersh
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     return membership
+
+
+def organization_prescription_setting_set(*, organization: Organization, staff_drafts: bool) -> Organization:
+    organization.staff_prescription_drafts = staff_drafts
+    organization.save(update_fields=["staff_prescription_drafts", "updated_at"])
+    return organization

@@ -1,4 +1,7 @@
+import zipfile
+
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -137,4 +140,11 @@ class ImportUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise ValidationError(_("Upload a .csv or .xlsx file."))
+        if upload.size > settings.PATIENT_IMPORT_MAX_BYTES:
+            raise ValidationError(_("The file is larger than %(size)s MB.")
+                                  % {"size": settings.PATIENT_IMPORT_MAX_BYTES // (1024 * 1024)})
+        # An .xlsx is a zip archive: a damaged one is refused now rather than by the check job later.
+        if upload.name.lower().endswith(".xlsx") and not zipfile.is_zipfile(upload):
+            raise ValidationError(_("This file could not be read as a spreadsheet."))
+        upload.seek(0)
         return upload

@@ -150,3 +150,12 @@ def optometrists_for_organization(*, organization: Organization):
 def is_optometrist(*, user, organization: Organization) -> bool:
     return Membership.objects.filter(user=user, organization=organization, role=Role.OPTOMETRIST,
                                      is_active=True).exists()
+
+
+def may_write_prescription_drafts(*, user, organization: Organization) -> bool:
+    """Optometrists; every active member too when the clinic allows staff drafts."""
+    if user is None or not user.is_authenticated:
+        return False
+    if organization.staff_prescription_drafts:
+        return Membership.objects.filter(user=user, organization=organization, is_active=True).exists()
+    return is_optometrist(user=user, organization=organization)

@@ -7,8 +7,11 @@ import csv
 import datetime
 import io
 
+import openpyxl
 import tablib
 from django.utils.translation import gettext as _
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from apps.common.exceptions import ApplicationError
 from apps.patients.models import DocumentType, Sex
@@ -96,7 +99,7 @@ def _text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # spreadsheets turn document numbers and phones into floats
-    return str(value).strip()
+    return _formula_unescape(str(value).strip())
 
 
 def convert_row(raw: dict) -> tuple[dict, dict]:
@@ -142,14 +145,61 @@ def convert_row(raw: dict) -> tuple[dict, dict]:
     return data, errors
 
 
-def export_patients(queryset, *, file_format: str) -> bytes:
-    dataset = tablib.Dataset(headers=[aliases[0] for aliases in COLUMNS.values()] + ["activo"])
+# A cell a spreadsheet would run as a formula (or a DDE command) when it starts with one of these.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_escape(value):
+    """CSV has no cell types: a leading apostrophe makes Excel, LibreOffice and Sheets show the text as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _formula_unescape(text: str) -> str:
+    # What formula_escape added on export comes off on import, so an export reimports as it was.
+    if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS):
+        return text[1:]
+    return text
+
+
+def _export_rows(queryset):
     for patient in queryset.iterator(chunk_size=2000):
-        dataset.append([
+        yield [
             patient.document_type, patient.document_number, patient.first_name, patient.last_name,
             patient.birth_date.isoformat() if patient.birth_date else "", patient.sex, patient.phone, patient.email,
             patient.address, patient.occupation, patient.guardian_name, "si" if patient.whatsapp_consent else "no",
             patient.notes, "si" if patient.is_active else "no",
-        ])
-    exported = dataset.export(file_format)
-    return exported.encode("utf-8-sig") if isinstance(exported, str) else exported
+        ]
+
+
+def _export_xlsx(headers: list[str], rows) -> bytes:
+    """Every value is written as a text cell with Excel's quote prefix: never a formula, even after editing."""
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Patients"))
+    sheet.freeze_panes = "A2"
+
+    def cells(values):
+        for value in values:
+            cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            yield cell
+
+    sheet.append(list(cells(headers)))
+    for row in rows:
+        sheet.append(list(cells(row)))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def export_patients(queryset, *, file_format: str) -> bytes:
+    headers = [aliases[0] for aliases in COLUMNS.values()] + ["activo"]
+    if file_format == "xlsx":
+        return _export_xlsx(headers, _export_rows(queryset))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    writer.writerows([formula_escape(value) for value in row] for row in _export_rows(queryset))
+    return buffer.getvalue().encode("utf-8-sig")

@@ -7,6 +7,7 @@ urlpatterns = [
     path("patients/new/", patients.patient_create_view, name="patient-create"),
     path("patients/import/", imports.patient_import_upload, name="patient-import"),
     path("patients/import/<int:pk>/", imports.patient_import_preview_view, name="patient-import-preview"),
+    path("patients/import/<int:pk>/progress/", imports.patient_import_progress, name="patient-import-progress"),
     path("patients/import/<int:pk>/confirm/", imports.patient_import_confirm_view, name="patient-import-confirm"),
     path("patients/export/", imports.patient_export, name="patient-export"),
     path("patients/<int:pk>/", patients.patient_detail, name="patient-detail"),

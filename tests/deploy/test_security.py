@@ -129,3 +129,17 @@ def test_the_environment_documented_in_operations_md_passes_check_deploy_and_sta
     assert _deploy_issues(result) == [], result.stderr + result.stdout
     settings = bridge_config.load({k: v for k, v in env.items() if k.startswith("BRIDGE_")})
     assert (settings.sandbox, settings.host, settings.port) == (False, "127.0.0.1", 3000)
+
+
+def test_the_documented_production_environment_trusts_the_one_nginx_in_front_for_client_addresses():
+    """nginx (deploy/nginx) replaces X-Forwarded-For with the client's address: exactly one trusted proxy."""
+    env = _documented_env()
+    template = (ROOT / "deploy" / "nginx" / "opticaapp.conf.template").read_text()
+    code = "from django.conf import settings as s; print(s.TRUSTED_PROXY_COUNT, s.AXES_CLIENT_IP_CALLABLE)"
+
+    result = _run([sys.executable, "manage.py", "shell", "-c", code], env)
+
+    assert env["DJANGO_TRUSTED_PROXY_COUNT"] == "1"
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in template
+    assert result.stdout.strip().splitlines()[-1] == "1 apps.accounts.lockout.client_ip"
+    assert "DJANGO_TRUSTED_PROXY_COUNT=1" in (ROOT / "README.md").read_text()

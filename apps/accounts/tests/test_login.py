@@ -82,3 +82,70 @@ def test_emails_are_unique_regardless_of_case():
     UserFactory(email="ana@clinic.test")
     with pytest.raises(IntegrityError):
         UserFactory(email="ANA@clinic.test").save()
+
+
+def _case_variants(email: str):
+    local, domain = email.split("@")
+    return [email.upper(), email.lower(), local.capitalize() + "@" + domain.upper(), email.swapcase(),
+            email.title(), " " + email.upper() + " "]
+
+
+def test_changing_the_letter_case_of_the_email_gives_no_extra_guesses(client, staff_user, password, settings):
+    variants = _case_variants(staff_user.email)
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": variants[attempt % len(variants)], "password": "wrong"})
+
+    response = client.post(reverse("login"), {"username": staff_user.email.upper(), "password": password})
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_api_token_counts_every_case_variant_against_one_lockout(api_client, staff_user, password, settings):
+    variants = _case_variants(staff_user.email)
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        api_client.post("/api/auth/token/", {"email": variants[attempt % len(variants)], "password": "wrong"},
+                        format="json")
+
+    response = api_client.post("/api/auth/token/", {"email": staff_user.email.title(), "password": password},
+                               format="json")
+
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "locked_out" and "token" not in response.json()
+
+
+def test_a_failure_in_the_ui_and_one_in_the_api_count_against_the_same_account(client, api_client, staff_user,
+                                                                               password, settings):
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        if attempt % 2:
+            client.post(reverse("login"), {"username": staff_user.email.upper(), "password": "wrong"})
+        else:
+            api_client.post("/api/auth/token/", {"email": staff_user.email, "password": "wrong"}, format="json")
+
+    assert client.post(reverse("login"), {"username": staff_user.email, "password": password}).status_code == 429
+
+
+def test_users_are_created_with_the_normalised_email():
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(email="  Ana.Gomez@Clinic.TEST ", password="x-clave-segura-9")
+
+    assert user.email == "ana.gomez@clinic.test"
+
+
+def test_the_admin_creates_users_with_the_normalised_email(client, password):
+    from django.contrib.auth import get_user_model
+
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+
+    response = client.post("/admin/accounts/user/add/", {"email": "Nuevo@Clinic.TEST", "full_name": "Nuevo",
+                                                         "password1": "Otra-clave-2026", "password2": "Otra-clave-2026",
+                                                         "usable_password": "true", "memberships-TOTAL_FORMS": "0",
+                                                         "memberships-INITIAL_FORMS": "0"})
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert get_user_model().objects.filter(email="nuevo@clinic.test").exists()
+    assert client.post(reverse("login"), {"username": "NUEVO@clinic.test", "password": "Otra-clave-2026"}).status_code \
+        == 302

@@ -186,3 +186,25 @@ def test_the_unread_endpoint_answers_the_badge_text(staff_client, organization, 
     assert staff_client.get(reverse("inbox-unread")).content == b""
     _conversation(organization)
     assert staff_client.get(reverse("inbox-unread")).content == b"1"
+
+
+@pytest.mark.parametrize("body", ["Hola {patient_name:>999999999}", "Hola {patient_name!r}", "Hola {clinic[0]}"])
+def test_a_canned_reply_with_a_format_spec_is_refused_naming_the_field(staff_client, organization, body):
+    response = staff_client.post(reverse("canned-reply-list"), {"title": "Truco", "body": body})
+
+    assert response.status_code == 200
+    assert "body" in response.context["form"].errors
+    assert not organization.canned_replies.exists()
+
+
+def test_a_bad_canned_reply_stored_before_the_rule_does_not_break_the_conversation_page(staff_client, organization):
+    conversation = _conversation(organization, first_name="Rosa")
+    CannedReplyFactory(organization=organization, title="Roto", body="Hola {patient_first_name:>999999999999}")
+    CannedReplyFactory(organization=organization, title="Grande", body="Hola {patient_first_name:>99999999}")
+    CannedReplyFactory(organization=organization, title="Bien", body="Hola {patient_first_name}")
+
+    response = staff_client.get(reverse("conversation-detail", args=[conversation.pk]))
+
+    assert response.status_code == 200
+    assert len(response.content) < 200_000
+    assert 'data-text="Hola Rosa"' in response.content.decode()

@@ -201,3 +201,24 @@ def test_the_send_box_explains_why_a_patient_cannot_be_written_to(staff_client, 
     ready = ConsentingPatientFactory(organization=organization)
     html = staff_client.get(reverse("patient-whatsapp-send", args=[ready.pk])).content.decode()
     assert "<form" in html
+
+
+@pytest.mark.parametrize("body", ["Hola {patient_name:>999999999999}", "Hola {patient_name!a}",
+                                  "Hola {clinic[0]}"])
+def test_a_template_with_a_format_spec_is_refused(admin_client, body):
+    response = admin_client.post(reverse("message-template-edit", args=["reminder", "es"]), {"body": body})
+    preview = admin_client.post(reverse("message-template-preview"), {"body": body}).content.decode()
+
+    assert response.status_code == 400 and "body" in response.context["form"].errors
+    assert not MessageTemplate.objects.exists()
+    assert 'id="preview-error"' in preview
+
+
+def test_a_bad_template_stored_before_the_rule_still_opens_its_edit_page(admin_client, organization):
+    MessageTemplate.objects.create(organization=organization, kind="reminder", language="es",
+                                   body="Hola {patient_name:>999999999999}")
+
+    response = admin_client.get(reverse("message-template-edit", args=["reminder", "es"]))
+
+    assert response.status_code == 200
+    assert len(response.content) < 200_000

@@ -33,4 +33,6 @@ class OrganizationTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        if token.is_expired:
+            raise exceptions.AuthenticationFailed(_("This token has expired: get a new one at /api/auth/token/."))
         return token.user, token

@@ -74,3 +74,45 @@ def test_openapi_schema_and_docs_are_served(api_client, staff_user):
     assert "/api/auth/token/" in schema.json()["paths"]
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+SECOND_WORKER = """
+import django, json, sys
+django.setup()
+from rest_framework.test import APIClient
+response = APIClient(SERVER_NAME="127.0.0.1").post("/api/auth/token/", {"email": "otra@clinic.test", "password": "x"},
+                                                  format="json")
+print(json.dumps({"status": response.status_code, "body": response.json()}))
+"""
+
+
+def test_the_login_throttle_holds_across_worker_processes(transactional_db, api_client, settings):
+    """gunicorn runs several worker processes: a limit kept in one process's memory would multiply by their
+    number. A second Python process sharing only the database sees the first one's attempts."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from django.core.cache import cache
+    from django.db import connection
+
+    from tests.deploy.conftest import ROOT, libpq_url
+
+    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"].split("/")[0])
+    try:
+        # Each attempt names another account, so the account lockout never steps in: only the throttle does.
+        answers = [api_client.post("/api/auth/token/", {"email": f"nadie{n}@clinic.test", "password": "x"},
+                                   format="json").status_code for n in range(limit)]
+        env = {**os.environ, "DATABASE_URL": libpq_url(connection.settings_dict),
+               "DJANGO_SETTINGS_MODULE": "opticaapp.settings"}
+        result = subprocess.run([sys.executable, "-c", SECOND_WORKER], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=120)
+    finally:
+        cache.clear()
+
+    assert answers == [400] * limit
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 429
+    assert answer["body"]["code"] == "throttled"

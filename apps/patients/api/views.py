@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from apps.organizations.api.mixins import OrganizationScopedMixin
@@ -14,7 +15,7 @@ from apps.patients.api.serializers import (
     VisitSerializer,
 )
 from apps.patients.models import AuditSource, Patient, Prescription, Visit
-from apps.patients.selectors import patient_list, prescription_list, visit_list
+from apps.patients.selectors import may_write_prescription_drafts, patient_list, prescription_list, visit_list
 from apps.patients.services import (
     patient_create,
     patient_update,
@@ -145,12 +146,24 @@ class VisitAddendumCreateApi(OrganizationScopedMixin, generics.GenericAPIView):
         return Response(AddendumSerializer(addendum).data, status=status.HTTP_201_CREATED)
 
 
+class WritesPrescriptionDrafts(BasePermission):
+    """Every member reads; optometrists write drafts (any member, if the clinic allows staff drafts)."""
+
+    message = "Only an optometrist can write a prescription."
+
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or may_write_prescription_drafts(user=request.user,
+                                                                               organization=request.organization)
+
+
 @extend_schema(tags=["prescriptions"])
 class PrescriptionListCreateApi(OrganizationScopedMixin, generics.ListCreateAPIView):
-    """Optical prescriptions (per eye: od_* right, os_* left). New ones are drafts."""
+    """Optical prescriptions (per eye: od_* right, os_* left). New ones are drafts, written by optometrists
+    (by any member when the clinic allows staff drafts)."""
 
     queryset = Prescription.objects.all()
     serializer_class = PrescriptionSerializer
+    permission_classes = [*OrganizationScopedMixin.permission_classes, WritesPrescriptionDrafts]
 
     def get_queryset(self):
         if self.request.method != "GET":
@@ -171,10 +184,11 @@ class PrescriptionListCreateApi(OrganizationScopedMixin, generics.ListCreateAPIV
 
 @extend_schema(tags=["prescriptions"])
 class PrescriptionDetailApi(OrganizationScopedMixin, generics.RetrieveUpdateAPIView):
-    """Only drafts can be changed (400 otherwise)."""
+    """Only drafts can be changed (400 otherwise), by those who may write them (403 otherwise)."""
 
     queryset = Prescription.objects.all()
     serializer_class = PrescriptionSerializer
+    permission_classes = [*OrganizationScopedMixin.permission_classes, WritesPrescriptionDrafts]
 
     def perform_update(self, serializer):
         _unchanged(serializer, "patient")

@@ -1,7 +1,12 @@
 """State changes of the patients app; other apps call these (never save the models themselves)."""
 
 from apps.patients.services.clinical import visit_addendum_create, visit_create, visit_sign, visit_update
-from apps.patients.services.imports import patient_import_confirm, patient_import_preview
+from apps.patients.services.imports import (
+    patient_import_confirm,
+    patient_import_confirm_start,
+    patient_import_preview,
+    patient_import_start,
+)
 from apps.patients.services.optical import prescription_create, prescription_finalize, prescription_update
 from apps.patients.services.patients import (
     PATIENT_FIELDS,
@@ -19,7 +24,9 @@ __all__ = [
     "document_normalize",
     "patient_create",
     "patient_import_confirm",
+    "patient_import_confirm_start",
     "patient_import_preview",
+    "patient_import_start",
     "patient_update",
     "patient_whatsapp_opt_in",
     "patient_whatsapp_opt_out",

@@ -15,10 +15,17 @@ from apps.patients.models import (
     PrescriptionStatus,
     Visit,
 )
+from apps.patients.selectors import may_write_prescription_drafts
 from apps.patients.services.clinical import _require_optometrist, _require_same_clinic
 
 PRESCRIPTION_FIELDS = Prescription.VALUE_FIELDS + ("kind", "visit", "expires_on", "notes")
 CONTACT_LENS_FIELDS = tuple(f"{eye}_{name}" for eye in EYES for name in ("base_curve", "diameter", "brand"))
+
+
+def _require_draft_writer(actor, organization: Organization) -> None:
+    if not may_write_prescription_drafts(user=actor, organization=organization):
+        raise ApplicationError(_("Only an optometrist can write a prescription."), field="prescriber",
+                               code="permission_denied")
 
 
 def _check_visit(visit: Visit | None, patient: Patient) -> None:
@@ -38,6 +45,7 @@ def prescription_create(*, organization: Organization, patient: Patient, data: d
                         source: str = AuditSource.STAFF) -> Prescription:
     """A draft prescription; `data` holds kind, visit, the per-eye values (od_*/os_*), pd, expires_on, notes."""
     _require_same_clinic(patient, organization)
+    _require_draft_writer(actor, organization)
     unknown = set(data) - set(PRESCRIPTION_FIELDS)
     if unknown:
         raise ValueError(f"prescription_create cannot set {sorted(unknown)}")
@@ -56,7 +64,8 @@ def prescription_create(*, organization: Organization, patient: Patient, data: d
 @transaction.atomic
 def prescription_update(*, prescription: Prescription, data: dict, actor=None,
                         source: str = AuditSource.STAFF) -> Prescription:
-    prescription = Prescription.objects.select_for_update().get(pk=prescription.pk)
+    prescription = Prescription.objects.select_for_update().select_related("organization").get(pk=prescription.pk)
+    _require_draft_writer(actor, prescription.organization)
     if not prescription.is_draft:
         raise ApplicationError(_("Only a draft prescription can be edited: write a new one."), code="final")
     unknown = set(data) - set(PRESCRIPTION_FIELDS)

@@ -113,7 +113,7 @@ RX = {"kind": "spectacles", "od_sphere": "-1.25", "od_cylinder": "-0.50", "od_ax
 
 
 def test_a_draft_prescription_is_written_and_finalized(staff_api, optometrist_api, patient, optometrist):
-    created = staff_api.post("/api/prescriptions/", {"patient": patient.pk, **RX}, format="json")
+    created = optometrist_api.post("/api/prescriptions/", {"patient": patient.pk, **RX}, format="json")
     assert created.status_code == 201, created.json()
     rx_id = created.json()["id"]
     assert created.json()["status"] == "draft"
@@ -123,7 +123,8 @@ def test_a_draft_prescription_is_written_and_finalized(staff_api, optometrist_ap
     assert final.status_code == 200 and final.json()["status"] == "final"
     assert final.json()["prescriber"] == optometrist.pk
 
-    second = staff_api.post("/api/prescriptions/", {"patient": patient.pk, **RX, "od_sphere": "-1.50"}, format="json")
+    second = optometrist_api.post("/api/prescriptions/", {"patient": patient.pk, **RX, "od_sphere": "-1.50"},
+                                  format="json")
     optometrist_api.post(f"/api/prescriptions/{second.json()['id']}/finalize/")
     assert staff_api.get(f"/api/prescriptions/{rx_id}/").json()["status"] == "superseded"
     assert staff_api.get("/api/prescriptions/", {"patient": patient.pk, "status": "final"}).json()["count"] == 1
@@ -144,19 +145,20 @@ def test_a_draft_prescription_is_written_and_finalized(staff_api, optometrist_ap
         ("kind", {"kind": "monocle"}),
     ],
 )
-def test_bad_rx_values_are_a_400_naming_the_field(staff_api, patient, field, payload):
-    response = staff_api.post("/api/prescriptions/", {"patient": patient.pk, **RX, **payload}, format="json")
+def test_bad_rx_values_are_a_400_naming_the_field(optometrist_api, patient, field, payload):
+    response = optometrist_api.post("/api/prescriptions/", {"patient": patient.pk, **RX, **payload}, format="json")
 
     assert response.status_code == 400
     assert field in response.json()["fields"], response.json()
     assert not Prescription.objects.exists()
 
 
-def test_a_final_prescription_cannot_be_changed_through_the_api(staff_api, patient, optometrist):
+def test_a_final_prescription_cannot_be_changed_through_the_api(optometrist_api, patient, optometrist):
     prescription = PrescriptionFactory(patient=patient, status=PrescriptionStatus.FINAL, prescriber=optometrist,
                                        finalized_at=timezone.now(), issued_on=timezone.localdate())
 
-    response = staff_api.patch(f"/api/prescriptions/{prescription.pk}/", {"od_sphere": "-3.00"}, format="json")
+    response = optometrist_api.patch(f"/api/prescriptions/{prescription.pk}/", {"od_sphere": "-3.00"},
+                                     format="json")
 
     assert response.status_code == 400
 

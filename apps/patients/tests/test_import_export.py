@@ -10,6 +10,7 @@ from django.urls import reverse
 from apps.common.exceptions import ApplicationError
 from apps.patients.models import AuditEvent, ConsentSource, Patient, PatientImport
 from apps.patients.services import patient_import_confirm, patient_import_preview
+from apps.patients.tasks import check_patient_import, run_patient_import
 from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -133,22 +134,28 @@ def test_an_import_can_only_be_confirmed_once(organization, staff_user):
 
 # --- Through the UI --------------------------------------------------------------------------
 
-def test_upload_preview_and_confirm_in_the_ui(staff_client, organization):
-    response = staff_client.post(reverse("patient-import"), {"file": _xlsx(GOOD_ROWS)})
+def test_upload_preview_and_confirm_in_the_ui(staff_client, organization, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(reverse("patient-import"), {"file": _xlsx(GOOD_ROWS)})
     patient_import = PatientImport.objects.get()
     assert response["Location"] == reverse("patient-import-preview", args=[patient_import.pk])
+    check_patient_import(import_id=patient_import.pk)
 
     preview = staff_client.get(response["Location"])
     assert 'id="confirm-import"' in preview.content.decode()
 
-    staff_client.post(reverse("patient-import-confirm", args=[patient_import.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(reverse("patient-import-confirm", args=[patient_import.pk]))
+    run_patient_import(import_id=patient_import.pk)
     assert Patient.objects.filter(organization=organization).count() == 3
+    assert "se crearon 3 pacientes" in staff_client.get(response["Location"]).content.decode()
 
 
 def test_the_preview_shows_row_errors_and_offers_no_import(staff_client):
     staff_client.post(reverse("patient-import"), {"file": _csv(GOOD_ROWS + [["CC", "9", "Ana", "Ruiz", "", "", "1",
                                                                              "", ""]])})
     patient_import = PatientImport.objects.get()
+    check_patient_import(import_id=patient_import.pk)
 
     content = staff_client.get(reverse("patient-import-preview", args=[patient_import.pk])).content.decode()
 
@@ -203,3 +210,51 @@ def test_export_to_xlsx(staff_client, organization):
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[1][1:4] == ["111", "José", "Peña"]
     assert response["Content-Disposition"].endswith('.xlsx"')
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.test\",\"clic\")", "+57 SUM(A1)", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"]
+
+
+def test_export_to_csv_escapes_every_cell_a_spreadsheet_would_run_as_a_formula(staff_client, organization):
+    PatientFactory(organization=organization, document_number="111", first_name=FORMULAS[0], last_name=FORMULAS[1],
+                   address=FORMULAS[2], occupation=FORMULAS[3], notes=FORMULAS[4], guardian_name=FORMULAS[5])
+
+    response = staff_client.get(reverse("patient-export"), {"format": "csv"})
+
+    header, row = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    cells = dict(zip(header, row, strict=True))
+    for column, value in zip(["nombres", "apellidos", "direccion", "ocupacion", "notas", "acudiente"], FORMULAS,
+                             strict=True):
+        assert cells[column] == "'" + value, column
+    assert cells["telefono"].startswith("'+57")  # an E.164 phone starts with "+" too
+    assert cells["numero_documento"] == "111"
+
+
+def test_export_to_xlsx_writes_formula_like_cells_as_plain_text(staff_client, organization):
+    PatientFactory(organization=organization, document_number="111", first_name=FORMULAS[0], last_name=FORMULAS[3],
+                   notes=FORMULAS[2])
+
+    response = staff_client.get(reverse("patient-export"), {"format": "xlsx"})
+
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header = [cell.value for cell in sheet[1]]
+    row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
+    for column, value in (("nombres", FORMULAS[0]), ("apellidos", FORMULAS[3]), ("notas", FORMULAS[2])):
+        assert row[column].data_type == "s", column
+        assert row[column].value == value, column
+        assert row[column].quotePrefix, column
+    assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_an_escaped_export_reimports_the_original_values(staff_client, organization, staff_user, file_format):
+    PatientFactory(organization=organization, document_number="111", first_name="=Ana", last_name="-Peña",
+                   phone="+573001234567")
+    response = staff_client.get(reverse("patient-export"), {"format": file_format})
+    Patient.objects.all().delete()
+
+    preview = patient_import_preview(organization=organization, actor=staff_user,
+                                     upload=SimpleUploadedFile(f"export.{file_format}", response.content))
+
+    data = preview.rows[0]["data"]
+    assert (data["first_name"], data["last_name"], data["phone"]) == ("=Ana", "-Peña", "+573001234567")

@@ -223,9 +223,9 @@ def _rx_data(**overrides):
         ("od_base_curve", {"od_base_curve": Decimal("8.6")}),  # contact-lens value on spectacles
     ],
 )
-def test_bad_rx_values_name_the_field_and_save_nothing(organization, patient, field, values):
+def test_bad_rx_values_name_the_field_and_save_nothing(organization, patient, optometrist, field, values):
     with pytest.raises((ValidationError, ApplicationError)) as exc_info:
-        prescription_create(organization=organization, patient=patient, data=_rx_data(**values))
+        prescription_create(organization=organization, patient=patient, actor=optometrist, data=_rx_data(**values))
 
     error = exc_info.value
     fields = error.message_dict if isinstance(error, ValidationError) else {error.field: error.message}
@@ -236,12 +236,13 @@ def test_bad_rx_values_name_the_field_and_save_nothing(organization, patient, fi
 def test_finalizing_a_new_prescription_supersedes_the_previous_one(organization, patient, optometrist):
     first = prescription_create(organization=organization, patient=patient, actor=optometrist, data=_rx_data())
     prescription_finalize(prescription=first, actor=optometrist)
-    contact = prescription_create(organization=organization, patient=patient, data=_rx_data(
+    contact = prescription_create(organization=organization, patient=patient, actor=optometrist, data=_rx_data(
         kind=PrescriptionKind.CONTACT_LENS, od_cylinder=None, od_axis=None, pd=None,
         od_base_curve=Decimal("8.6"), od_diameter=Decimal("14.2"), os_base_curve=Decimal("8.6"),
         os_diameter=Decimal("14.2")))
     prescription_finalize(prescription=contact, actor=optometrist)
-    second = prescription_create(organization=organization, patient=patient, data=_rx_data(od_sphere=Decimal("-1.5")))
+    second = prescription_create(organization=organization, patient=patient, actor=optometrist,
+                                 data=_rx_data(od_sphere=Decimal("-1.5")))
 
     second = prescription_finalize(prescription=second, actor=optometrist)
 
@@ -254,7 +255,7 @@ def test_finalizing_a_new_prescription_supersedes_the_previous_one(organization,
 
 
 def test_only_optometrists_finalize_and_only_drafts_change(organization, patient, staff_user, optometrist):
-    prescription = prescription_create(organization=organization, patient=patient, actor=staff_user,
+    prescription = prescription_create(organization=organization, patient=patient, actor=optometrist,
                                        data=_rx_data())
     with pytest.raises(ApplicationError):
         prescription_finalize(prescription=prescription, actor=staff_user)
@@ -273,10 +274,11 @@ def test_a_contact_lens_prescription_needs_base_curve_and_diameter_to_be_final(o
     assert exc_info.value.field == "od_base_curve"
 
 
-def test_a_prescription_cannot_point_to_another_patients_visit(organization, patient, visit):
+def test_a_prescription_cannot_point_to_another_patients_visit(organization, patient, visit, optometrist):
     stranger = PatientFactory(organization=organization)
 
     with pytest.raises(ApplicationError) as exc_info:
-        prescription_create(organization=organization, patient=stranger, data=_rx_data(visit=visit))
+        prescription_create(organization=organization, patient=stranger, actor=optometrist,
+                            data=_rx_data(visit=visit))
 
     assert exc_info.value.field == "visit"

@@ -167,12 +167,15 @@ def _rx_form(**overrides):
             "os_sphere": "-1.00", "pd": "62", **overrides}
 
 
-def test_staff_write_a_draft_and_only_an_optometrist_finalizes_it(staff_client, client, patient, optometrist):
-    response = staff_client.post(reverse("prescription-create", args=[patient.pk]), _rx_form())
+def test_an_optometrist_writes_a_draft_and_only_an_optometrist_finalizes_it(client, patient, optometrist,
+                                                                             staff_user):
+    client.force_login(optometrist)
+    response = client.post(reverse("prescription-create", args=[patient.pk]), _rx_form())
     prescription = Prescription.objects.get(patient=patient)
     assert response["Location"] == reverse("prescription-detail", args=[prescription.pk])
 
-    assert staff_client.post(reverse("prescription-finalize", args=[prescription.pk])).status_code == 403
+    client.force_login(staff_user)
+    assert client.post(reverse("prescription-finalize", args=[prescription.pk])).status_code == 403
     client.force_login(optometrist)
     client.post(reverse("prescription-finalize", args=[prescription.pk]))
     prescription.refresh_from_db()
@@ -194,8 +197,8 @@ def test_staff_write_a_draft_and_only_an_optometrist_finalizes_it(staff_client, 
         ("os_diameter", {"os_diameter": "14"}),
     ],
 )
-def test_bad_rx_values_show_the_error_on_the_field(staff_client, patient, field, overrides):
-    response = staff_client.post(reverse("prescription-create", args=[patient.pk]), _rx_form(**overrides))
+def test_bad_rx_values_show_the_error_on_the_field(optometrist_client, patient, field, overrides):
+    response = optometrist_client.post(reverse("prescription-create", args=[patient.pk]), _rx_form(**overrides))
 
     assert response.status_code == 200
     assert field in response.context["form"].errors
@@ -203,11 +206,11 @@ def test_bad_rx_values_show_the_error_on_the_field(staff_client, patient, field,
     assert not Prescription.objects.exists()
 
 
-def test_a_final_prescription_is_not_editable(staff_client, patient, optometrist):
+def test_a_final_prescription_is_not_editable(optometrist_client, patient, optometrist):
     prescription = PrescriptionFactory(patient=patient, status=PrescriptionStatus.FINAL, prescriber=optometrist,
                                        finalized_at=timezone.now(), issued_on=timezone.localdate())
 
-    response = staff_client.post(reverse("prescription-update", args=[prescription.pk]), _rx_form(od_sphere="-3"))
+    response = optometrist_client.post(reverse("prescription-update", args=[prescription.pk]), _rx_form(od_sphere="-3"))
 
     assert response.status_code == 302
     prescription.refresh_from_db()
@@ -222,7 +225,7 @@ def test_the_printable_prescription_names_the_clinic(staff_client, organization,
 
     content = response.content.decode()
     assert organization.name in content and patient.full_name in content
-    assert "-1.25" in content and "90°" in content and "window.print()" in content
+    assert "-1.25" in content and "90°" in content and "data-print" in content
     assert "navbar" not in content
 
 

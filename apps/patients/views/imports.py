@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.common.exceptions import ApplicationError
@@ -11,7 +10,7 @@ from apps.organizations.scoping import get_scoped_or_404
 from apps.patients.forms import ImportUploadForm
 from apps.patients.models import Patient, PatientImport
 from apps.patients.selectors import patient_search
-from apps.patients.services import patient_import_confirm, patient_import_preview
+from apps.patients.services import patient_import_confirm_start, patient_import_start
 from apps.patients.spreadsheets import export_patients
 
 EXPORT_TYPES = {
@@ -31,13 +30,9 @@ def _field_label(field: str) -> str:
 def patient_import_upload(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            patient_import = patient_import_preview(organization=request.organization, actor=request.user,
-                                                    upload=form.cleaned_data["file"])
-        except ApplicationError as exc:
-            form.add_error("file", exc.message)
-        else:
-            return redirect("patient-import-preview", pk=patient_import.pk)
+        patient_import = patient_import_start(organization=request.organization, actor=request.user,
+                                              upload=form.cleaned_data["file"])
+        return redirect("patient-import-preview", pk=patient_import.pk)
     return render(request, "patients/import_upload.html", {"form": form})
 
 
@@ -52,16 +47,25 @@ def patient_import_preview_view(request, pk):
 
 
 @role_required()
+def patient_import_progress(request, pk):
+    """The fragment the preview page polls while a job works on the file; once it is done, the page reloads."""
+    patient_import = get_scoped_or_404(PatientImport.objects.defer("rows", "content"), request.organization, pk=pk)
+    if not patient_import.is_running:
+        response = HttpResponse(status=200)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "patients/_import_progress.html", {"patient_import": patient_import})
+
+
+@role_required()
 @require_POST
 def patient_import_confirm_view(request, pk):
     patient_import = get_scoped_or_404(PatientImport, request.organization, pk=pk)
     try:
-        patient_import = patient_import_confirm(patient_import=patient_import, actor=request.user)
+        patient_import_confirm_start(patient_import=patient_import, actor=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        return redirect("patient-import-preview", pk=patient_import.pk)
-    messages.success(request, _("%(count)s patients imported.") % {"count": patient_import.created_count})
-    return redirect("patient-list")
+    return redirect("patient-import-preview", pk=patient_import.pk)
 
 
 @role_required()

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -10,8 +10,14 @@ from apps.organizations.roles import role_required
 from apps.organizations.scoping import get_scoped_or_404
 from apps.patients.forms import PrescriptionForm, form_service_call
 from apps.patients.models import Patient, Prescription
+from apps.patients.selectors import may_write_prescription_drafts
 from apps.patients.services import prescription_create, prescription_finalize, prescription_update
 from apps.patients.services.optical import PRESCRIPTION_FIELDS
+
+
+def _require_draft_writer(request) -> None:
+    if not may_write_prescription_drafts(user=request.user, organization=request.organization):
+        raise PermissionDenied
 
 
 def _prescriptions():
@@ -21,6 +27,7 @@ def _prescriptions():
 @role_required()
 def prescription_create_view(request, patient_pk):
     patient = get_scoped_or_404(Patient, request.organization, pk=patient_pk)
+    _require_draft_writer(request)
     initial = {"visit": request.GET.get("visit")} if request.GET.get("visit") else {}
     form = PrescriptionForm(request.POST or None, patient=patient, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -39,12 +46,15 @@ def prescription_detail(request, pk):
     return render(request, "patients/prescription_detail.html", {
         "prescription": prescription, "patient": prescription.patient,
         "can_finalize": request.membership.role == Role.OPTOMETRIST and prescription.is_draft,
+        "can_edit": prescription.is_draft and may_write_prescription_drafts(user=request.user,
+                                                                            organization=request.organization),
     })
 
 
 @role_required()
 def prescription_update_view(request, pk):
     prescription = get_scoped_or_404(_prescriptions(), request.organization, pk=pk)
+    _require_draft_writer(request)
     if not prescription.is_draft:
         messages.error(request, _("Only a draft prescription can be edited: write a new one."))
         return redirect("prescription-detail", pk=prescription.pk)

@@ -11,6 +11,7 @@ from apps.patients.models import AuditSource, Patient, PrescriptionKind
 from apps.patients.selectors import (
     audit_events_for_patient,
     is_optometrist,
+    may_write_prescription_drafts,
     patient_search,
     prescription_current,
     prescription_list,
@@ -79,6 +80,7 @@ def patient_detail(request, pk):
         "family": Patient.objects.filter(organization=organization, phone=patient.phone).exclude(pk=patient.pk)
         if patient.phone else Patient.objects.none(),
         "is_optometrist": is_optometrist(user=request.user, organization=organization),
+        "may_write_prescriptions": may_write_prescription_drafts(user=request.user, organization=organization),
     }
     return render(request, "patients/patient_detail.html", context)
 
