@@ -280,8 +280,12 @@ PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", de
 
 # --- WhatsApp bridge -------------------------------------------------------------------------
 
-WHATSAPP_BRIDGE_URL = env.str("WHATSAPP_BRIDGE_URL", default="http://127.0.0.1:3000")
-WHATSAPP_BRIDGE_API_KEY = env.str("WHATSAPP_BRIDGE_API_KEY", default="")
+# WHATSAPP_SERVER_URL / WHATSAPP_SERVER_API_KEY are the names the Node/Baileys server's
+# deployments used: still read, the WHATSAPP_BRIDGE_* names win when both are set.
+WHATSAPP_BRIDGE_URL = (env.str("WHATSAPP_BRIDGE_URL", default="") or env.str("WHATSAPP_SERVER_URL", default="")
+                       or "http://127.0.0.1:3000")
+WHATSAPP_BRIDGE_API_KEY = (env.str("WHATSAPP_BRIDGE_API_KEY", default="")
+                           or env.str("WHATSAPP_SERVER_API_KEY", default=""))
 WHATSAPP_EVENTS_SECRET = env.str("WHATSAPP_EVENTS_SECRET", default="")
 WHATSAPP_BRIDGE_TIMEOUT = env.float("WHATSAPP_BRIDGE_TIMEOUT", default=15.0)
 WHATSAPP_BRIDGE_RETRIES = env.int("WHATSAPP_BRIDGE_RETRIES", default=2)

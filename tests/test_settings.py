@@ -46,3 +46,19 @@ def test_debug_is_off_unless_set():
     result = _manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)", env=env)
 
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def _bridge_settings(env: dict) -> list[str]:
+    code = "from django.conf import settings as s; print(s.WHATSAPP_BRIDGE_URL); print(s.WHATSAPP_BRIDGE_API_KEY)"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WHATSAPP_BRIDGE_", "WHATSAPP_SERVER_"))}
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, env={**clean, "DJANGO_DEBUG": "1", **env})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()[-2:]  # after any "objects imported" notice of the shell
+
+
+def test_the_old_node_servers_setting_names_still_reach_the_bridge_and_the_new_ones_win():
+    old = {"WHATSAPP_SERVER_URL": "http://10.0.0.5:3000", "WHATSAPP_SERVER_API_KEY": "old-server-key"}
+    assert _bridge_settings(old) == ["http://10.0.0.5:3000", "old-server-key"]
+    new = {"WHATSAPP_BRIDGE_URL": "http://127.0.0.1:3100", "WHATSAPP_BRIDGE_API_KEY": "new-key"}
+    assert _bridge_settings({**old, **new}) == ["http://127.0.0.1:3100", "new-key"]

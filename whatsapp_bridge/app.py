@@ -17,20 +17,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import sandbox_routes
 from .config import Settings
 from .engines.base import EngineError, Media
+from .engines.cloud import CloudEngine, CloudHub, Credentials, GraphError, WebhookRefused
 from .errors import ApiError
 from .events import Dispatcher, EventQueue
 from .guard import Guard
 from .logs import current_org
 from .media import MediaRejected, MediaStore, from_body, media_response
 from .metrics import Metrics
-from .schemas import OrgBody, PairingCodeBody, SendMessageBody, StartSessionBody
+from .phones import InvalidPhone, to_e164
+from .schemas import CloudCredentialsBody, OrgBody, PairingCodeBody, SendMessageBody, StartSessionBody
 from .sessions import SessionError, SessionManager
 from .store import Store
 
 log = logging.getLogger("whatsapp_bridge.app")
 
 
-def _engine_factories(settings: Settings, store: Store, media: MediaStore):
+def _engine_factories(settings: Settings, store: Store, media: MediaStore, hub: CloudHub):
     factories = {}
     if settings.sandbox:
         from .engines.sandbox import SandboxEngine, SandboxNetwork
@@ -46,6 +48,7 @@ def _engine_factories(settings: Settings, store: Store, media: MediaStore):
         return WhatsmeowEngine(org, sink, store, settings.database_url)
 
     factories["whatsmeow"] = whatsmeow
+    factories["cloud"] = lambda org, sink: CloudEngine(org, sink, hub)
     return factories, network
 
 
@@ -67,7 +70,8 @@ def create_app(settings: Settings) -> FastAPI:
         metrics = Metrics()
         queue = EventQueue(store)
         media = MediaStore(settings.media_dir, store)
-        factories, network = _engine_factories(settings, store, media)
+        hub = CloudHub(settings, lambda: app.state.manager)
+        factories, network = _engine_factories(settings, store, media, hub)
         manager = SessionManager(settings, store, queue, metrics, factories, media)
         metrics.session_counts = manager.counts
         metrics.queue_depth = store.event_depth
@@ -81,7 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
             metrics,
         )
         app.state.settings, app.state.store, app.state.metrics = settings, store, metrics
-        app.state.manager, app.state.network = manager, network
+        app.state.manager, app.state.network, app.state.cloud = manager, network, hub
         dispatcher.start()
         await manager.boot()
         log.info("bridge ready", extra={"sessions": len(manager.sessions), "sandbox": settings.sandbox})
@@ -90,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await manager.shutdown()
             await dispatcher.stop()
+            await hub.close()
             store.close()
 
     app = FastAPI(
@@ -147,6 +152,7 @@ def create_app(settings: Settings) -> FastAPI:
         api_key=settings.api_key,
         max_body=settings.max_body_bytes,
         max_media_body=settings.max_media_body_bytes,
+        max_webhook_body=settings.max_webhook_bytes,
     )
 
     def manager(request: Request) -> SessionManager:
@@ -159,20 +165,54 @@ def create_app(settings: Settings) -> FastAPI:
             raise ApiError(404, "unknown organization: no session was ever started for it", "organization_id")
         return session
 
-    @app.post("/api/start-session", tags=["sessions"])
-    async def start_session(body: StartSessionBody, request: Request):
-        current_org.set(body.organization_id)
-        engine = body.engine
-        if engine and engine not in request.app.state.settings.engines:
-            raise ApiError(400, f"engine {engine!r} is not enabled on this bridge", "engine")
-        session = await manager(request).start(body.organization_id, engine)
+    def status_body(session) -> dict:
+        engine = session.engine
+        return {**session.public_status(), "default_region": session.region, **engine.describe()}
+
+    async def settled(session):
         # A QR or a resumed connection usually follows within a moment; answering with it
         # saves the caller a round trip.
         for _ in range(40):
             if session.status != "connecting":
                 break
             await asyncio.sleep(0.05)
-        return session.public_status()
+        return status_body(session)
+
+    @app.post("/api/start-session", tags=["sessions"])
+    async def start_session(body: StartSessionBody, request: Request):
+        current_org.set(body.organization_id)
+        engine = body.engine
+        if engine and engine not in request.app.state.settings.engines:
+            raise ApiError(400, f"engine {engine!r} is not enabled on this bridge", "engine")
+        session = await manager(request).start(body.organization_id, engine, body.default_region)
+        return await settled(session)
+
+    @app.post("/api/cloud/credentials", tags=["sessions"])
+    async def cloud_credentials(body: CloudCredentialsBody, request: Request):
+        """Connect an organization to the Cloud API; the credentials are checked with Meta first."""
+        current_org.set(body.organization_id)
+        existing = manager(request).get(body.organization_id)
+        if existing is not None and existing.engine_name != "cloud" and existing.linked:
+            raise ApiError(409, "a phone is linked to this organization: unlink it first", "organization_id",
+                           session_status=existing.status)
+        creds = Credentials(body.phone_number_id, body.waba_id, body.access_token, body.app_secret,
+                            body.verify_token)
+        other = request.app.state.cloud.store.organization_for(body.phone_number_id)
+        if other is not None and other != body.organization_id:
+            raise ApiError(409, "this phone-number id is connected to another organization", "phone_number_id")
+        try:
+            info = await request.app.state.cloud.graph.phone_info(creds)
+        except GraphError as exc:
+            field = "access_token" if exc.code in ("190", "http_401") or exc.http_status == 401 else "phone_number_id"
+            raise ApiError(422, f"Meta refused these credentials: {exc.message}", field, error_code=exc.code) from None
+        except EngineError as exc:
+            raise ApiError(502, exc.message, error_code=exc.code) from None
+        request.app.state.cloud.store.save(body.organization_id, creds, info)
+        already = existing is not None and existing.engine_name == "cloud" and existing.status == "connected"
+        session = await manager(request).start(body.organization_id, "cloud", body.default_region)
+        if already:
+            await session.engine.start()  # new credentials while connected: the number may have changed
+        return await settled(session)
 
     @app.get("/api/qr/{organization_id}", tags=["sessions"])
     async def qr(organization_id: str, request: Request):
@@ -190,7 +230,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/api/status/{organization_id}", tags=["sessions"])
     async def status(organization_id: str, request: Request):
-        return session_or_404(request, organization_id).public_status()
+        current_org.set(organization_id)
+        session = manager(request).get(organization_id)
+        if session is None:
+            # The Node server answered this for an organization it never saw; its callers rely on it.
+            return {"organization_id": organization_id, "status": "disconnected", "reason": None, "has_qr": False,
+                    "phone_number": None, "engine": None}
+        await session.engine.refresh_details()
+        return status_body(session)
 
     @app.post("/api/send-message", tags=["messages"])
     async def send_message(body: SendMessageBody, request: Request):
@@ -201,11 +248,37 @@ def create_app(settings: Settings) -> FastAPI:
         if len(body.message) > settings.max_message_chars:
             raise ApiError(422, f"message is longer than {settings.max_message_chars} characters", "message")
         session = session_or_404(request, body.organization_id)
+        try:
+            phone = to_e164(body.phone, session.region)
+        except InvalidPhone as exc:
+            raise ApiError(422, str(exc), "phone") from None
+        engine = session.engine
         media = None
         if body.media is not None:
-            media = media_from_body(body.media, body.message, session.engine, settings)
+            media = media_from_body(body.media, body.message, engine, settings)
         buttons = [b.model_dump() for b in body.buttons] if body.buttons else None
-        code, answer = await session.send(body.phone, body.message, buttons, body.client_message_id, media)
+        extra = {}
+        if body.template is not None:
+            extra["template"] = body.template.model_dump()
+        if body.list_message is not None:
+            if engine.supports_lists:
+                extra["list_message"] = body.list_message.model_dump()
+            else:
+                # Without native lists the rows become a numbered menu, as buttons do.
+                sections = body.list_message.sections
+                buttons = [{"id": row.id, "title": row.title} for sec in sections for row in sec.rows]
+        if body.template is None and not engine.window_open(phone):
+            raise ApiError(
+                422,
+                "outside the 24 h customer-service window: this number has not written in the last 24 hours, "
+                "so only an approved template can be sent",
+                "template",
+                error_code="outside_window",
+            )
+        code, answer = await session.send(phone, body.message, buttons, body.client_message_id, media, extra or None)
+        if code == 502 and (field := engine.refusal(answer.get("error_code"))):
+            # Meta refused it for good: 4xx, so callers record the failure instead of retrying.
+            return JSONResponse({**answer, "field": field}, status_code=422)
         return JSONResponse(answer, status_code=code)
 
     @app.get("/api/media/{organization_id}/{media_id}", tags=["messages"])
@@ -220,6 +293,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/api/pairing-code", tags=["sessions"])
     async def pairing_code(body: PairingCodeBody, request: Request):
         session = session_or_404(request, body.organization_id)
+        if not session.engine.supports_pairing_code:
+            raise ApiError(409, f"the {session.engine_name} engine has no pairing code", "organization_id",
+                           session_status=session.status)
         return {"code": await session.pairing_code(body.phone)}
 
     @app.post("/api/logout", tags=["sessions"])
@@ -227,6 +303,28 @@ def create_app(settings: Settings) -> FastAPI:
         session = session_or_404(request, body.organization_id)
         await session.logout()
         return session.public_status()
+
+    @app.get("/webhooks/whatsapp", tags=["cloud"], response_class=Response)
+    async def webhook_verify(request: Request):
+        """Meta's subscription check: echo hub.challenge when hub.verify_token is a connected account's."""
+        q = request.query_params
+        try:
+            challenge = request.app.state.cloud.verify_subscription(
+                q.get("hub.mode"), q.get("hub.verify_token"), q.get("hub.challenge")
+            )
+        except WebhookRefused as exc:
+            return JSONResponse({"error": exc.error, "field": exc.field}, status_code=exc.status)
+        return Response(challenge, media_type="text/plain")
+
+    @app.post("/webhooks/whatsapp", tags=["cloud"])
+    async def webhook_receive(request: Request):
+        body = await request.body()
+        try:
+            count = await request.app.state.cloud.receive(body, request.headers.get("x-hub-signature-256"))
+        except WebhookRefused as exc:
+            log.warning("cloud webhook refused", extra={"http_status": exc.status, "field": exc.field})
+            return JSONResponse({"error": exc.error, "field": exc.field}, status_code=exc.status)
+        return {"received": count}
 
     @app.get("/api/health", tags=["operations"])
     async def health(request: Request):

@@ -60,7 +60,12 @@ class Settings:
     max_media_bytes: int = 16 * 1024 * 1024
     threads: int = 64
     log_level: str = "INFO"
-    engines: tuple[str, ...] = field(default=("sandbox", "whatsmeow"))
+    engines: tuple[str, ...] = field(default=("sandbox", "whatsmeow", "cloud"))
+    default_region: str = "CO"
+    graph_url: str = "https://graph.facebook.com/v25.0"
+    credentials_key: str = ""
+    cloud_info_refresh_s: int = 600
+    max_webhook_bytes: int = 3 * 1024 * 1024
 
     @property
     def state_db_path(self) -> Path:
@@ -80,8 +85,29 @@ class Settings:
         return self.qr_first_ms + max(0, self.qr_codes - 1) * self.qr_rotation_ms
 
 
+# The Node/Baileys server this bridge replaces read these names; deployments that still set
+# them keep working, and the BRIDGE_* name wins when both are set.
+ALIASES = {"BRIDGE_API_KEY": "API_KEY", "BRIDGE_PORT": "PORT"}
+
+
+def _with_aliases(env: dict) -> dict:
+    for name, old in ALIASES.items():
+        if not env.get(name, "").strip() and env.get(old, "").strip():
+            env[name] = env[old]
+    return env
+
+
+def _region(env: dict) -> str:
+    import phonenumbers
+
+    region = (env.get("BRIDGE_DEFAULT_REGION", "").strip() or "CO").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"BRIDGE_DEFAULT_REGION must be a two-letter region such as CO, got {region!r}")
+    return region
+
+
 def load(env: dict | None = None) -> Settings:
-    env = dict(os.environ if env is None else env)
+    env = _with_aliases(dict(os.environ if env is None else env))
     api_key = env.get("BRIDGE_API_KEY", "").strip()
     if not api_key:
         raise ConfigError("BRIDGE_API_KEY is not set: refusing to start an unauthenticated bridge")
@@ -90,7 +116,7 @@ def load(env: dict | None = None) -> Settings:
     data_dir = Path(env.get("BRIDGE_DATA_DIR", "").strip() or "whatsapp_bridge_data").resolve()
     database_url = env.get("BRIDGE_DATABASE_URL", "").strip() or str(data_dir / "whatsmeow.sqlite3")
     sandbox = _bool(env, "BRIDGE_SANDBOX", True)
-    engines = ("sandbox", "whatsmeow") if sandbox else ("whatsmeow",)
+    engines = ("sandbox", "whatsmeow", "cloud") if sandbox else ("whatsmeow", "cloud")
     default_engine = env.get("BRIDGE_DEFAULT_ENGINE", "").strip() or ("sandbox" if sandbox else "whatsmeow")
     if default_engine not in engines:
         raise ConfigError(f"BRIDGE_DEFAULT_ENGINE must be one of {', '.join(engines)}, got {default_engine!r}")
@@ -132,4 +158,11 @@ def load(env: dict | None = None) -> Settings:
         threads=max(8, _int(env, "BRIDGE_THREADS", 64)),
         log_level=(env.get("BRIDGE_LOG_LEVEL", "").strip() or "INFO").upper(),
         engines=engines,
+        default_region=_region(env),
+        graph_url=(env.get("BRIDGE_GRAPH_API_URL", "").strip() or "https://graph.facebook.com/v25.0").rstrip("/"),
+        # Cloud API tokens are encrypted at rest with this; without it, a key derived from
+        # BRIDGE_API_KEY is used (rotating that key then needs the credentials entered again).
+        credentials_key=env.get("BRIDGE_CREDENTIALS_KEY", "").strip() or "api-key:" + api_key,
+        cloud_info_refresh_s=_int(env, "BRIDGE_CLOUD_INFO_REFRESH_S", 600),
+        max_webhook_bytes=_int(env, "BRIDGE_MAX_WEBHOOK_BYTES", 3 * 1024 * 1024),
     )

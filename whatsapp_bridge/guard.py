@@ -10,7 +10,9 @@ import hmac
 import json
 import re
 
-PUBLIC_PREFIXES = ("/api/health", "/sandbox/scan/", "/openapi.json")
+PUBLIC_PREFIXES = ("/api/health", "/sandbox/scan/", "/openapi.json", "/webhooks/")
+# Meta signs its webhooks itself and sends up to 3 MB.
+WEBHOOK_PREFIX = "/webhooks/"
 PUBLIC_EXACT = ("/sandbox", "/sandbox/")
 PROTECTED_PREFIXES = ("/api/", "/sandbox/api/", "/metrics")
 # Routes whose JSON body may carry a base64 file, and so get the larger media limit.
@@ -33,12 +35,29 @@ async def _json(send, status: int, body: dict) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+def _json_without_json_type(headers: dict, body: bytes) -> bool:
+    """A JSON object posted as form data or with no Content-Type, as the old server's callers did
+
+    (curl -d without -H sends application/x-www-form-urlencoded): read it as the JSON it is.
+    """
+    kind = headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json" or kind.endswith("+json"):
+        return False
+    return kind in ("", "application/x-www-form-urlencoded", "text/plain") and body.lstrip()[:1] == b"{"
+
+
+def _with_json_type(raw_headers) -> list:
+    return [(k, v) for k, v in raw_headers if k.lower() != b"content-type"] + [(b"content-type", b"application/json")]
+
+
 class Guard:
-    def __init__(self, app, api_key: str, max_body: int, max_media_body: int | None = None):
+    def __init__(self, app, api_key: str, max_body: int, max_media_body: int | None = None,
+                 max_webhook_body: int | None = None):
         self.app = app
         self.api_key = api_key
         self.max_body = max_body
         self.max_media_body = max(max_body, max_media_body or 0)
+        self.max_webhook_body = max(max_body, max_webhook_body or 0)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -49,6 +68,8 @@ class Guard:
             return await _json(send, 401, {"error": "missing or invalid X-API-Key"})
         media_route = bool(MEDIA_ROUTES.match(path))
         limit = self.max_media_body if media_route else self.max_body
+        if path.startswith(WEBHOOK_PREFIX):
+            limit = self.max_webhook_body
 
         def too_big(seen: bytes):
             # The text fields come first and are short, so a body this large that has named a
@@ -72,6 +93,8 @@ class Guard:
             more = message.get("more_body", False)
             if len(body) > limit:
                 return await too_big(body)
+        if path.startswith("/api/") and _json_without_json_type(headers, body):
+            scope = {**scope, "headers": _with_json_type(scope["headers"])}
         replayed = False
 
         async def replay():

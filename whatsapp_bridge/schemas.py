@@ -46,8 +46,23 @@ class OrgBody(BaseModel):
     organization_id: OrganizationId
 
 
+def _region(value):
+    import phonenumbers
+
+    if value is None:
+        return None
+    region = str(value).strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("default_region must be a two-letter region such as CO")
+    return region
+
+
+Region = Annotated[str, BeforeValidator(_region)]
+
+
 class StartSessionBody(OrgBody):
-    engine: Literal["sandbox", "whatsmeow"] | None = None
+    engine: Literal["sandbox", "whatsmeow", "cloud"] | None = None
+    default_region: Region | None = None
 
 
 class Button(BaseModel):
@@ -77,19 +92,61 @@ class MediaBody(BaseModel):
         return base64.b64decode(self.data)
 
 
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class TemplateParameter(BaseModel):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")] | None = None
+    text: Text
+
+
+class Template(BaseModel):
+    """An approved Cloud API template; engines without templates send `message` instead."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,512}$")]
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")]
+    parameters: Annotated[list[TemplateParameter], Field(max_length=20)] = []
+    quick_replies: bool = False
+
+
+class ListRow(BaseModel):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=24)]
+    description: Annotated[str, StringConstraints(max_length=72)] | None = None
+
+
+class ListSection(BaseModel):
+    title: Annotated[str, StringConstraints(max_length=24)] | None = None
+    rows: Annotated[list[ListRow], Field(min_length=1, max_length=10)]
+
+
+class ListMessage(BaseModel):
+    button: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    sections: Annotated[list[ListSection], Field(min_length=1, max_length=10)]
+
+    @field_validator("sections")
+    @classmethod
+    def _rows(cls, value):
+        rows = [row for section in value for row in section.rows]
+        if len(rows) > 10:
+            raise ValueError("a list has at most 10 rows in all its sections")
+        if len({row.id for row in rows}) != len(rows):
+            raise ValueError("row ids must be unique")
+        return value
+
+
 class SendMessageBody(OrgBody):
-    phone: str
+    # Parsed in the route with the session's default region: national numbers are allowed.
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     # Declared before `message` and `buttons` so that their validators can see it.
     media: MediaBody | None = None
     # Required for a text send; with media it is the caption and may be left out.
     message: Annotated[str | None, Field(validate_default=True)] = None
     client_message_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     buttons: Annotated[list[Button], Field(max_length=3)] | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _valid_phone(cls, value: str) -> str:
-        return _phone(value)
+    template: Template | None = None
+    list_message: ListMessage | None = Field(default=None, alias="list")
 
     @field_validator("message")
     @classmethod
@@ -110,6 +167,17 @@ class SendMessageBody(OrgBody):
         if value and info.data.get("media") is not None:
             raise ValueError("buttons cannot be sent with media")
         return value
+
+
+class CloudCredentialsBody(OrgBody):
+    """What a clinic copies from its Meta app; kept only in the bridge's store, encrypted."""
+
+    phone_number_id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{5,32}$")]
+    waba_id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{5,32}$")]
+    access_token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=20, max_length=1024)]
+    app_secret: Annotated[str, StringConstraints(strip_whitespace=True, min_length=16, max_length=128)]
+    verify_token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=256)]
+    default_region: Region | None = None
 
 
 class PairingCodeBody(OrgBody):

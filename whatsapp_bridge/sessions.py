@@ -82,17 +82,21 @@ class Session:
         self.phone_number: str | None = None
         if row:
             self.status, self.reason, self.phone_number = row["status"], row["reason"], row["phone_number"]
+        self.region: str = (row or {}).get("region") or self.settings.default_region
         self.qr_text: str | None = None
         self.qr_png: str | None = None
         self.qr_expires_at: float | None = None
         self.qr_index = 0
         self._qr_deadline: float | None = None
         self.attempts = 0
-        self.pacer = Pacer(self.settings.send_min_gap_ms, self.settings.send_jitter_ms, self.settings.send_hourly_cap)
         self.send_lock = asyncio.Lock()
         self._timers: dict[str, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
         self.engine: Engine = manager.make_engine(engine_name, organization_id, self)
+        s = self.settings
+        # The gap and the hourly cap protect linked devices; the Cloud API has Meta's own limits.
+        paced = self.engine.paced
+        self.pacer = Pacer(s.send_min_gap_ms, s.send_jitter_ms, s.send_hourly_cap) if paced else Pacer(0, 0, 0)
 
     # helpers
     def _spawn(self, coro, name: str | None = None) -> asyncio.Task:
@@ -132,6 +136,7 @@ class Session:
             reason=reason,
             phone_number=self.phone_number,
             linked=int(self.engine.has_credentials()),
+            region=self.region,
         )
         if not changed:
             return
@@ -296,6 +301,14 @@ class Session:
         self.store.update_send(row["message_id"], status=status)
         self._emit_status({**row, "status": status})
 
+    def on_send_failed(self, whatsapp_id: str, code: str, error: str) -> None:
+        """The network gave up on a message it had accepted (the Cloud API's `failed` status)."""
+        row = self.store.send_by_engine_id(self.org, whatsapp_id)
+        if row is None or row["status"] in ("failed", "delivered", "read"):
+            return
+        self.store.update_send(row["message_id"], status="failed", error_code=code, error=error)
+        self._emit_status({**row, "status": "failed"}, code, error)
+
     def on_inbound(self, message: Inbound) -> None:
         button_id = message.button_id
         if button_id is None and not self.engine.native_buttons:
@@ -364,8 +377,12 @@ class Session:
         buttons: list[dict] | None,
         client_message_id: str | None,
         media: Media | None = None,
+        extra: dict | None = None,
     ):
-        """Returns (http_status, body). `media` has been checked (type and size) by the caller."""
+        """Returns (http_status, body). `media` has been checked (type and size) by the caller.
+
+        `extra` (a template, a list) is kept with the row, for engines that use it.
+        """
         metrics = self.manager.metrics
         async with self.send_lock:
             if client_message_id:
@@ -387,6 +404,7 @@ class Session:
                 "phone": phone,
                 "text": text,
                 "buttons": buttons or None,
+                "extra": extra or None,
                 "status": "queued",
                 "first_status": "queued",
                 "first_code": 202,
@@ -443,8 +461,12 @@ class Session:
                 self._emit_status({**row, "status": "failed"}, "media_missing", "the media file of this send is gone")
                 return "failed"
         started = time.monotonic()
+        extra = row.get("extra")
+        extra = json.loads(extra) if isinstance(extra, str) else (extra or {})
         try:
-            engine_id = await self.engine.send(row["message_id"], row["phone"], text, buttons or None, media=media)
+            engine_id = await self.engine.send(
+                row["message_id"], row["phone"], text, buttons or None, media=media, **extra
+            )
         except NotConnected:
             self.store.update_send(row["message_id"], status="queued")
             return "queued"
@@ -519,7 +541,7 @@ class SessionManager:
     def get(self, organization_id: str) -> Session | None:
         return self.sessions.get(organization_id)
 
-    async def start(self, organization_id: str, engine: str | None = None) -> Session:
+    async def start(self, organization_id: str, engine: str | None = None, region: str | None = None) -> Session:
         session = self.sessions.get(organization_id)
         if session is not None and engine and engine != session.engine_name and not session.linked:
             await session.close()
@@ -528,6 +550,9 @@ class SessionManager:
             row = self.store.session(organization_id)
             session = Session(self, organization_id, engine or self.settings.default_engine, row)
             self.sessions[organization_id] = session
+        if region:
+            session.region = region
+            self.store.save_session(organization_id, engine=session.engine_name, region=region)
         await session.start()
         return session
 

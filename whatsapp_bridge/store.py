@@ -86,7 +86,11 @@ CREATE TABLE IF NOT EXISTS media (
 );
 """
 # Columns added after the first release; a store created before them gets them at open.
-ADDED_COLUMNS = {"sends": {"media_id": "TEXT"}, "sandbox_messages": {"media_id": "TEXT"}}
+ADDED_COLUMNS = {
+    "sends": {"media_id": "TEXT", "extra": "TEXT"},
+    "sandbox_messages": {"media_id": "TEXT"},
+    "sessions": {"region": "TEXT"},
+}
 
 
 class Store:
@@ -179,8 +183,9 @@ class Store:
     def insert_send(self, row: dict[str, Any]) -> None:
         now = time.time()
         row = {**row, "created_at": now, "updated_at": now}
-        if row.get("buttons") is not None:
-            row["buttons"] = json.dumps(row["buttons"])
+        for key in ("buttons", "extra"):
+            if row.get(key) is not None:
+                row[key] = json.dumps(row[key], ensure_ascii=False)
         self._insert("sends", row)
 
     def update_send(self, message_id: str, **fields: Any) -> None:

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -7,11 +9,17 @@ from apps.notifications.models import (
     Direction,
     MessageKind,
     MessageStatus,
+    MessageTemplate,
     NotificationSettings,
     ReminderRule,
     Weekday,
 )
-from apps.notifications.templating import validate_template_body
+from apps.notifications.templating import (
+    validate_meta_language,
+    validate_meta_parameters,
+    validate_meta_template_name,
+    validate_template_body,
+)
 
 
 class SettingsForm(forms.ModelForm):
@@ -54,6 +62,31 @@ class RuleForm(forms.ModelForm):
 class TemplateForm(forms.Form):
     body = forms.CharField(label=_("Text"), max_length=1000, widget=forms.Textarea(attrs={"rows": 5}),
                            validators=[validate_template_body])
+    meta_template_name = forms.CharField(label=_("Meta template name"), max_length=512, required=False,
+                                         validators=[validate_meta_template_name],
+                                         help_text=MessageTemplate._meta.get_field("meta_template_name").help_text)
+    meta_language = forms.CharField(label=_("Meta template language"), max_length=15, required=False,
+                                    validators=[validate_meta_language],
+                                    help_text=MessageTemplate._meta.get_field("meta_language").help_text)
+    meta_parameters = forms.CharField(label=_("Meta template parameters"), max_length=500, required=False,
+                                      validators=[validate_meta_parameters],
+                                      help_text=MessageTemplate._meta.get_field("meta_parameters").help_text)
+    meta_quick_replies = forms.BooleanField(label=_("The Meta template has the quick-reply buttons Confirm, "
+                                                    "Cancel and Call me, in this order"), required=False)
+
+    META_FIELDS = ("meta_template_name", "meta_language", "meta_parameters", "meta_quick_replies")
+
+    @property
+    def meta_form(self):
+        """The Cloud API fields alone, in the shape _form_fields.html renders."""
+        return SimpleNamespace(non_field_errors=[], hidden_fields=[],
+                               visible_fields=[self[name] for name in self.META_FIELDS])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("meta_template_name") and not data.get("meta_language") and not self.has_error("meta_language"):
+            self.add_error("meta_language", _("Give the language the template was approved in."))
+        return data
 
 
 class MessageFilterForm(forms.Form):

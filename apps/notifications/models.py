@@ -8,7 +8,12 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.models import TimeStampedModel, Weekday
-from apps.notifications.templating import validate_template_body
+from apps.notifications.templating import (
+    validate_meta_language,
+    validate_meta_parameters,
+    validate_meta_template_name,
+    validate_template_body,
+)
 from apps.organizations.models import Organization
 
 
@@ -98,6 +103,24 @@ class MessageTemplate(TimeStampedModel):
     kind = models.CharField(_("kind"), max_length=20, choices=TemplateKind.choices)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="es")
     body = models.TextField(_("text"), max_length=1000, validators=[validate_template_body])
+    # The approved WhatsApp Cloud API template this text goes out as when only a template may
+    # (outside the 24 h customer-service window). Other engines send `body`.
+    meta_template_name = models.CharField(
+        _("Meta template name"), max_length=512, blank=True, validators=[validate_meta_template_name],
+        help_text=_("As approved in WhatsApp Manager, e.g. appointment_reminder. Empty: not sent through the "
+                    "Cloud API outside the 24-hour window."),
+    )
+    meta_language = models.CharField(_("Meta template language"), max_length=15, blank=True,
+                                     validators=[validate_meta_language], help_text=_("e.g. es, es_CO, en_US."))
+    meta_parameters = models.CharField(
+        _("Meta template parameters"), max_length=500, blank=True, validators=[validate_meta_parameters],
+        help_text=_("Variables for {{1}}, {{2}}… in order, separated by commas, e.g. patient_first_name, date, "
+                    "time. For named parameters write name=variable, e.g. first_name=patient_first_name."),
+    )
+    meta_quick_replies = models.BooleanField(
+        _("the Meta template has the quick-reply buttons"), default=False,
+        help_text=_("Confirm, Cancel and Call me, in this order: a tap confirms or cancels like the buttons."),
+    )
 
     class Meta:
         verbose_name = _("message template")
@@ -106,6 +129,8 @@ class MessageTemplate(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "kind", "language"],
                                     name="notifications_template_unique"),
+            models.CheckConstraint(condition=Q(meta_template_name="") | ~Q(meta_language=""),
+                                   name="notifications_template_meta_language"),
         ]
 
     def __str__(self):
@@ -161,6 +186,8 @@ class Message(TimeStampedModel):
     contact_name = models.CharField(_("contact name"), max_length=120, blank=True)
     body = models.TextField(_("text"), blank=True)
     buttons = models.JSONField(null=True, blank=True)
+    # The Cloud API template it goes out as ({"name", "language", "parameters", "quick_replies"}).
+    template = models.JSONField(null=True, blank=True)
     button_id = models.CharField(max_length=256, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=MessageStatus.choices,
                               default=MessageStatus.QUEUED)

@@ -27,7 +27,7 @@ from apps.notifications.models import (
     MessageStatus,
     TemplateKind,
 )
-from apps.notifications.rendering import context_for, language_for, template_bodies
+from apps.notifications.rendering import context_for, language_for, meta_template_for, template_bodies
 from apps.notifications.schedule import next_allowed_time
 from apps.notifications.services import notification_settings_get, staff_alert_raise
 from apps.notifications.templating import render_template
@@ -48,11 +48,11 @@ class SendRetry(Exception):
 
 def message_queue(*, organization, phone: str, body: str, kind: str, patient=None, appointment=None, rule=None,
                   buttons: list[dict] | None = None, sent_by=None, reply_to=None,
-                  not_before: dt.datetime | None = None) -> Message:
+                  template: dict | None = None, not_before: dt.datetime | None = None) -> Message:
     message = Message.objects.create(
         organization=organization, patient=patient, appointment=appointment, rule=rule,
         appointment_start=appointment.start if kind == MessageKind.REMINDER else None,
-        direction=Direction.OUTBOUND, kind=kind, phone=phone, body=body, buttons=buttons,
+        direction=Direction.OUTBOUND, kind=kind, phone=phone, body=body, buttons=buttons, template=template,
         status=MessageStatus.QUEUED, sent_by=sent_by, reply_to=reply_to,
     )
     transaction.on_commit(partial(_enqueue_send, message.pk, not_before))
@@ -80,9 +80,11 @@ def reminder_message_queue(*, appointment, rule) -> Message:
     context = context_for(organization=organization, patient=patient, appointment=appointment, language=language)
     buttons = [{"id": f"{action}:{appointment.pk}", "title": render_template(bodies[kind], context)[:20]}
                for action, kind in REMINDER_BUTTONS]
+    template = meta_template_for(organization=organization, kind=TemplateKind.REMINDER, language=language,
+                                 context=context)
     return message_queue(organization=organization, phone=patient.phone,
                          body=render_template(bodies[TemplateKind.REMINDER], context), kind=MessageKind.REMINDER,
-                         patient=patient, appointment=appointment, rule=rule, buttons=buttons)
+                         patient=patient, appointment=appointment, rule=rule, buttons=buttons, template=template)
 
 
 def free_text_send(*, organization, patient, body: str, sent_by) -> Message:
@@ -190,7 +192,8 @@ def message_send(*, message_id: int) -> str:
             _require_connected(client, message.organization_id)
         result = client.send_message(organization_id=message.organization_id, phone=message.phone,
                                      message=message.body, client_message_id=str(message.pk),
-                                     buttons=message.buttons, media=_media_of(message))
+                                     buttons=message.buttons, media=_media_of(message),
+                                     template=message.template)
     except BridgeRejected as exc:
         with transaction.atomic():
             message = Message.objects.select_for_update().get(pk=message.pk)

@@ -8,7 +8,7 @@ from django.utils.dateformat import format as date_format
 
 from apps.notifications.defaults import DEFAULT_TEMPLATES
 from apps.notifications.models import MessageTemplate
-from apps.notifications.templating import render_template
+from apps.notifications.templating import meta_parameters_parse, render_template
 
 DATE_FORMATS = {"es": r"l j \d\e F", "en": "l, F j"}
 
@@ -48,3 +48,19 @@ def render_for(*, organization, kind: str, patient=None, appointment=None, langu
     body = template_body(organization=organization, kind=kind, language=language)
     return render_template(body, context_for(organization=organization, patient=patient, appointment=appointment,
                                              language=language))
+
+
+def meta_template_for(*, organization, kind: str, language: str, context: dict[str, str]) -> dict | None:
+    """The Cloud API template a message of this kind goes out as, filled in; None when none is set."""
+    template = (MessageTemplate.objects.filter(organization=organization, kind=kind, language=language)
+                .exclude(meta_template_name="").first())
+    if template is None:
+        return None
+    return {
+        "name": template.meta_template_name,
+        "language": template.meta_language,
+        # Meta refuses an empty parameter, so a variable with no value goes as a dash.
+        "parameters": [{"name": name, "text": (context.get(variable) or "-")[:1024]}
+                       for name, variable in meta_parameters_parse(template.meta_parameters)],
+        "quick_replies": template.meta_quick_replies,
+    }

@@ -47,5 +47,9 @@ def template_rows(*, organization) -> list[dict]:
             default = DEFAULT_TEMPLATES.get(language, DEFAULT_TEMPLATES["es"])[kind]
             rows.append({"kind": kind.value, "kind_label": kind.label, "language": language,
                          "language_name": language_name, "body": template.body if template else default,
-                         "is_custom": template is not None})
+                         "is_custom": template is not None,
+                         "meta_template_name": template.meta_template_name if template else "",
+                         "meta_language": template.meta_language if template else "",
+                         "meta_parameters": template.meta_parameters if template else "",
+                         "meta_quick_replies": template.meta_quick_replies if template else False})
     return rows

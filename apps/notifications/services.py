@@ -150,10 +150,16 @@ def _rule_validate(*, organization, lead_hours, skip_within_hours, exclude=None)
         raise ApplicationError(_("A rule with this lead time already exists."), field="lead_hours")
 
 
-def message_template_save(*, organization, kind: str, language: str, body: str) -> MessageTemplate:
+def message_template_save(*, organization, kind: str, language: str, body: str, meta_template_name: str = "",
+                          meta_language: str = "", meta_parameters: str = "",
+                          meta_quick_replies: bool = False) -> MessageTemplate:
     template = MessageTemplate.objects.filter(organization=organization, kind=kind, language=language).first()
     template = template or MessageTemplate(organization=organization, kind=kind, language=language)
     template.body = body
+    template.meta_template_name = meta_template_name.strip()
+    template.meta_language = meta_language.strip() if template.meta_template_name else ""
+    template.meta_parameters = meta_parameters.strip() if template.meta_template_name else ""
+    template.meta_quick_replies = bool(meta_quick_replies and template.meta_template_name)
     template.full_clean()
     template.save()
     return template

@@ -124,12 +124,13 @@ def message_template_edit(request, kind, language):
         form = TemplateForm(request.POST)
         if form.is_valid():
             services.message_template_save(organization=request.organization, kind=kind, language=language,
-                                           body=form.cleaned_data["body"])
+                                           **form.cleaned_data)
             messages.success(request, _("Template saved."))
             return redirect("notification-settings")
         status = 400
     else:
-        form, status = TemplateForm(initial={"body": row["body"]}), 200
+        form = TemplateForm(initial={"body": row["body"], **{f: row[f] for f in TemplateForm.META_FIELDS}})
+        status = 200
     return render(request, "notifications/template_edit.html", {
         "form": form, "row": row, "preview": _preview(request, form["body"].value() or ""),
     }, status=status)

@@ -61,14 +61,27 @@ class BridgeClient:
 
     # sessions
 
-    def start_session(self, organization_id: int | str, engine: str | None = None) -> dict[str, Any]:
+    def start_session(self, organization_id: int | str, engine: str | None = None,
+                      default_region: str | None = None) -> dict[str, Any]:
         body = {"organization_id": str(organization_id)}
         if engine:
             body["engine"] = engine
+        if default_region:
+            body["default_region"] = default_region
         return self._call("POST", "/api/start-session", json=body)
 
+    def cloud_credentials(self, organization_id: int | str, *, phone_number_id: str, waba_id: str,
+                          access_token: str, app_secret: str, verify_token: str,
+                          default_region: str | None = None) -> dict[str, Any]:
+        """Hand a Meta app's credentials to the bridge (which checks them with Meta and keeps them)."""
+        body = {"organization_id": str(organization_id), "phone_number_id": phone_number_id, "waba_id": waba_id,
+                "access_token": access_token, "app_secret": app_secret, "verify_token": verify_token}
+        if default_region:
+            body["default_region"] = default_region
+        return self._call("POST", "/api/cloud/credentials", json=body)
+
     def status(self, organization_id: int | str) -> dict[str, Any] | None:
-        """The session's status, or None when the bridge never started one for this organization."""
+        """The session's status ("disconnected" for an organization the bridge never started)."""
         return self._call("GET", f"/api/status/{organization_id}", missing_ok=True)
 
     def qr(self, organization_id: int | str) -> dict[str, Any] | None:
@@ -88,11 +101,15 @@ class BridgeClient:
     # messages
 
     def send_message(self, *, organization_id: int | str, phone: str, message: str, client_message_id: str,
-                     buttons: list[dict] | None = None, media: Media | None = None) -> SendResult:
+                     buttons: list[dict] | None = None, media: Media | None = None,
+                     template: dict | None = None) -> SendResult:
+        """`template` (a Cloud API template: name, language, parameters) is used by engines that need one."""
         body = {"organization_id": str(organization_id), "phone": phone, "message": message,
                 "client_message_id": client_message_id}
         if buttons:
             body["buttons"] = buttons
+        if template:
+            body["template"] = template
         if media is not None:
             body["media"] = {"kind": media.kind, "mime_type": media.mime_type, "filename": media.filename,
                              "data": base64.b64encode(media.content).decode(), "voice": media.voice}

@@ -9,6 +9,12 @@ from apps.organizations.models import Organization
 class Engine(models.TextChoices):
     SANDBOX = "sandbox", _("Sandbox (simulated phone)")
     WHATSMEOW = "whatsmeow", _("Linked device (WhatsApp Web)")
+    CLOUD = "cloud", _("WhatsApp Business Cloud API (official)")
+
+
+# Engines linked by scanning a QR code (or typing a pairing code); the cloud engine is
+# connected with the credentials of a Meta app instead.
+QR_ENGINES = (Engine.SANDBOX, Engine.WHATSMEOW)
 
 
 class SessionStatus(models.TextChoices):
@@ -31,6 +37,11 @@ class WhatsAppSession(TimeStampedModel):
     reason = models.CharField(_("reason"), max_length=100, blank=True)
     phone_number = models.CharField(_("linked phone"), max_length=20, blank=True)
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    # Cloud API only, as Meta reports them for the phone number (refreshed by the bridge).
+    quality_rating = models.CharField(_("quality rating"), max_length=20, blank=True)
+    messaging_limit_tier = models.CharField(_("messaging limit"), max_length=30, blank=True)
+    verified_name = models.CharField(_("verified name"), max_length=120, blank=True)
+    webhook_url = models.CharField(_("webhook URL"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("WhatsApp session")
@@ -46,6 +57,12 @@ class WhatsAppSession(TimeStampedModel):
     @property
     def is_connected(self) -> bool:
         return self.status == SessionStatus.CONNECTED
+
+    @property
+    def messaging_limit_display(self) -> str:
+        """Meta's TIER_250 / TIER_2K / TIER_UNLIMITED as "250", "2K", "Unlimited"."""
+        tier = self.messaging_limit_tier.removeprefix("TIER_")
+        return _("Unlimited") if tier == "UNLIMITED" else tier
 
 
 class ProcessedEvent(models.Model):

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
 from apps.whatsapp.client import BridgeClient, BridgeError
-from apps.whatsapp.models import Engine, SessionStatus, WhatsAppSession
+from apps.whatsapp.models import QR_ENGINES, Engine, SessionStatus, WhatsAppSession
 
 # Reasons after which only a new QR scan brings the session back.
 RELINK_STATUSES = {SessionStatus.LOGGED_OUT, SessionStatus.FAILED}
@@ -22,7 +22,8 @@ def session_get(*, organization) -> WhatsAppSession:
 
 
 def session_status_apply(*, organization, status: str, reason: str | None = None, phone_number: str | None = None,
-                         engine: str | None = None, at: dt.datetime | None = None) -> WhatsAppSession:
+                         engine: str | None = None, at: dt.datetime | None = None,
+                         cloud: dict | None = None) -> WhatsAppSession:
     """Record what the bridge says; a session that now needs a new scan raises a staff alert once."""
     from apps.notifications.models import AlertKind
     from apps.notifications.services import staff_alert_raise
@@ -38,6 +39,9 @@ def session_status_apply(*, organization, status: str, reason: str | None = None
             session.phone_number = phone_number[:20]
         if engine in Engine.values:
             session.engine = engine
+        for field in ("quality_rating", "messaging_limit_tier", "verified_name", "webhook_url"):
+            if cloud and cloud.get(field) is not None:
+                setattr(session, field, str(cloud[field])[:session._meta.get_field(field).max_length])
         if previous != (session.status, session.reason):
             session.status_changed_at = at or timezone.now()
         session.save()
@@ -55,7 +59,7 @@ def _apply_bridge_answer(organization, answer: dict | None) -> WhatsAppSession:
         return session_get(organization=organization)
     return session_status_apply(organization=organization, status=answer.get("status", ""),
                                 reason=answer.get("reason"), phone_number=answer.get("phone_number"),
-                                engine=answer.get("engine"))
+                                engine=answer.get("engine"), cloud=answer)
 
 
 def _bridge_error(exc: BridgeError) -> ApplicationError:
@@ -66,15 +70,49 @@ def _bridge_error(exc: BridgeError) -> ApplicationError:
 def session_link_start(*, organization, engine: str) -> WhatsAppSession:
     if engine not in Engine.values:
         raise ApplicationError(_("Choose a valid engine."), field="engine")
+    if engine == Engine.CLOUD:
+        raise ApplicationError(_("The Cloud API is connected with its credentials, not with a QR code."),
+                               field="engine")
     try:
-        answer = BridgeClient().start_session(organization.pk, engine)
+        answer = BridgeClient().start_session(organization.pk, engine, organization.default_phone_region)
     except BridgeError as exc:
         raise _bridge_error(exc) from exc
     return _apply_bridge_answer(organization, answer)
 
 
-def session_refresh(*, organization) -> tuple[WhatsAppSession, dict | None]:
-    """Ask the bridge now (the page polls this); returns the session and the pending QR, if any.
+CLOUD_FIELDS = ("phone_number_id", "waba_id", "access_token", "app_secret", "verify_token")
+
+
+def session_cloud_connect(*, organization, phone_number_id: str, waba_id: str, access_token: str, app_secret: str,
+                          verify_token: str) -> WhatsAppSession:
+    """Connect the clinic to the WhatsApp Business Cloud API.
+
+    The credentials go to the bridge, which checks them with Meta and keeps them encrypted;
+    Django stores none of them. A refusal names the field Meta (or the bridge) objected to.
+    """
+    try:
+        answer = BridgeClient().cloud_credentials(
+            organization.pk, phone_number_id=phone_number_id, waba_id=waba_id, access_token=access_token,
+            app_secret=app_secret, verify_token=verify_token, default_region=organization.default_phone_region,
+        )
+    except BridgeError as exc:
+        field = exc.field if exc.field in CLOUD_FIELDS else "phone_number_id"
+        raise ApplicationError(_("The WhatsApp service could not do it: %(error)s") % {"error": exc.message},
+                               field=field, code="bridge_error") from exc
+    return _apply_bridge_answer(organization, answer)
+
+
+def capabilities_of(session: WhatsAppSession, answer: dict | None = None) -> dict:
+    """What the page may offer: the engine's own declaration from the bridge, or what its kind implies."""
+    declared = (answer or {}).get("capabilities")
+    if declared and (answer or {}).get("engine") == session.engine:
+        return declared
+    qr = session.engine in QR_ENGINES
+    return {"qr": qr, "pairing_code": qr, "credentials": not qr}
+
+
+def session_refresh(*, organization) -> tuple[WhatsAppSession, dict | None, dict]:
+    """Ask the bridge now (the page polls this): the session, the pending QR if any, and its capabilities.
 
     Raises BridgeUnavailable when the bridge cannot be reached.
     """
@@ -82,7 +120,7 @@ def session_refresh(*, organization) -> tuple[WhatsAppSession, dict | None]:
     answer = client.status(organization.pk)
     session = _apply_bridge_answer(organization, answer)
     qr = client.qr(organization.pk) if answer and answer.get("has_qr") else None
-    return session, qr
+    return session, qr, capabilities_of(session, answer)
 
 
 def session_unlink(*, organization) -> WhatsAppSession:
@@ -103,7 +141,8 @@ def session_pairing_code(*, organization, phone: str) -> str:
         raise ApplicationError(_("Enter a valid phone number."), field="phone")
     client = BridgeClient()
     try:
-        client.start_session(organization.pk, session_get(organization=organization).engine)
+        client.start_session(organization.pk, session_get(organization=organization).engine,
+                             organization.default_phone_region)
         return client.pairing_code(organization.pk, e164)
     except BridgeError as exc:
         raise ApplicationError(exc.message, field="phone", code="bridge_error") from exc

@@ -9,4 +9,5 @@ urlpatterns = [
     path("link/", views.link_start, name="whatsapp-link-start"),
     path("unlink/", views.unlink, name="whatsapp-unlink"),
     path("pairing-code/", views.pairing_code, name="whatsapp-pairing-code"),
+    path("cloud/", views.cloud_connect, name="whatsapp-cloud-connect"),
 ]

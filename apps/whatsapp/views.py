@@ -1,9 +1,11 @@
 import json
+import secrets
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -14,11 +16,30 @@ from apps.organizations.roles import role_required
 from apps.whatsapp import services
 from apps.whatsapp.client import BridgeError
 from apps.whatsapp.events import MalformedEvents, events_process, signature_valid
-from apps.whatsapp.models import Engine
+from apps.whatsapp.models import QR_ENGINES, Engine
+
+QR_ENGINE_CHOICES = [(value, label) for value, label in Engine.choices if value in QR_ENGINES]
 
 
 class LinkForm(forms.Form):
-    engine = forms.ChoiceField(label=_("Engine"), choices=Engine.choices, initial=Engine.SANDBOX)
+    engine = forms.ChoiceField(label=_("Engine"), choices=QR_ENGINE_CHOICES, initial=Engine.SANDBOX)
+
+
+class CloudCredentialsForm(forms.Form):
+    """What the clinic copies from its Meta app (WhatsApp › API Setup and App settings › Basic)."""
+
+    phone_number_id = forms.RegexField(label=_("Phone number ID"), regex=r"^\d{5,32}$", max_length=32,
+                                       error_messages={"invalid": _("Only digits, as shown in Meta's API Setup.")})
+    waba_id = forms.RegexField(label=_("WhatsApp Business Account ID"), regex=r"^\d{5,32}$", max_length=32,
+                               error_messages={"invalid": _("Only digits, as shown in Meta's API Setup.")})
+    access_token = forms.CharField(label=_("Access token"), min_length=20, max_length=1024,
+                                   widget=forms.PasswordInput(render_value=False),
+                                   help_text=_("A permanent system-user token with whatsapp_business_messaging."))
+    app_secret = forms.CharField(label=_("App secret"), min_length=16, max_length=128,
+                                 widget=forms.PasswordInput(render_value=False),
+                                 help_text=_("App settings › Basic; it verifies that webhooks come from Meta."))
+    verify_token = forms.CharField(label=_("Webhook verify token"), min_length=8, max_length=256,
+                                   help_text=_("Type the same value in Meta's webhook configuration."))
 
 
 class PairingForm(forms.Form):
@@ -29,18 +50,39 @@ def _status_context(request, *, error: str = "", pairing_code: str = "", pairing
     qr = None
     bridge_down = False
     try:
-        session, qr = services.session_refresh(organization=request.organization)
+        session, qr, capabilities = services.session_refresh(organization=request.organization)
     except BridgeError:
         session, bridge_down = services.session_get(organization=request.organization), True
+        capabilities = services.capabilities_of(session)
     return {
         "session": session, "qr": qr, "bridge_down": bridge_down, "error": error, "pairing_code": pairing_code,
-        "pairing_form": pairing_form or PairingForm(), "engines": Engine.choices,
+        "capabilities": capabilities,
+        "pairing_form": pairing_form or PairingForm(), "engines": QR_ENGINE_CHOICES,
     }
+
+
+def _cloud_form() -> CloudCredentialsForm:
+    return CloudCredentialsForm(initial={"verify_token": secrets.token_urlsafe(18)})
 
 
 @role_required(*MANAGER_ROLES)
 def link_page(request):
-    return render(request, "whatsapp/link.html", _status_context(request))
+    return render(request, "whatsapp/link.html", {**_status_context(request), "cloud_form": _cloud_form()})
+
+
+@role_required(*MANAGER_ROLES)
+@require_POST
+def cloud_connect(request):
+    form = CloudCredentialsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.session_cloud_connect(organization=request.organization, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("The WhatsApp Business Cloud API is connected."))
+            return redirect("whatsapp-link")
+    return render(request, "whatsapp/link.html", {**_status_context(request), "cloud_form": form}, status=400)
 
 
 def _status_fragment(request, **kwargs):

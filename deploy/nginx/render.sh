@@ -6,6 +6,7 @@
 #   --app-root DIR       the checkout; static files are read from DIR/staticfiles (default: this checkout)
 #   --static-root DIR    collectstatic's folder (STATIC_ROOT), overrides --app-root
 #   --upstream HOST:PORT gunicorn (default 127.0.0.1:8000, as GUNICORN_BIND)
+#   --bridge HOST:PORT   the WhatsApp bridge, for Meta's webhook only (default 127.0.0.1:3000, as BRIDGE_PORT)
 #   --cert FILE          TLS certificate chain (default /etc/letsencrypt/live/<first domain>/fullchain.pem)
 #   --cert-key FILE      its private key        (default /etc/letsencrypt/live/<first domain>/privkey.pem)
 #   --acme-root DIR      webroot for certbot's HTTP challenge (default /var/www/letsencrypt)
@@ -15,7 +16,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-domain="" app_root="$(cd "$here/../.." && pwd)" static_root="" upstream="127.0.0.1:8000"
+domain="" app_root="$(cd "$here/../.." && pwd)" static_root="" upstream="127.0.0.1:8000" bridge="127.0.0.1:3000"
 cert="" cert_key="" acme_root="/var/www/letsencrypt" max_body="10m" log_dir="/var/log/nginx" template="$here/opticaapp.conf.template"
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
@@ -26,6 +27,7 @@ while (($#)); do
     --app-root) app_root="${2:?}"; shift 2 ;;
     --static-root) static_root="${2:?}"; shift 2 ;;
     --upstream) upstream="${2:?}"; shift 2 ;;
+    --bridge) bridge="${2:?}"; shift 2 ;;
     --cert) cert="${2:?}"; shift 2 ;;
     --cert-key) cert_key="${2:?}"; shift 2 ;;
     --acme-root) acme_root="${2:?}"; shift 2 ;;
@@ -40,6 +42,7 @@ done
 [[ -n "$domain" ]] || usage
 [[ "$domain" =~ ^[A-Za-z0-9.\ -]+$ ]] || { echo "--domain: host names only" >&2; exit 2; }
 [[ "$upstream" =~ ^[A-Za-z0-9._:-]+$ || "$upstream" == unix:/* ]] || { echo "--upstream: host:port" >&2; exit 2; }
+[[ "$bridge" =~ ^[A-Za-z0-9._:-]+$ ]] || { echo "--bridge: host:port" >&2; exit 2; }
 [[ "$max_body" =~ ^[0-9]+[kKmM]?$ ]] || { echo "--max-body: a size like 10m" >&2; exit 2; }
 first="${domain%% *}"
 static_root="${static_root:-$app_root/staticfiles}"
@@ -52,6 +55,7 @@ done
 sed -e "s|{{DOMAIN}}|$domain|g" \
   -e "s|{{STATIC_ROOT}}|${static_root%/}|g" \
   -e "s|{{UPSTREAM}}|$upstream|g" \
+  -e "s|{{BRIDGE_UPSTREAM}}|$bridge|g" \
   -e "s|{{SSL_CERTIFICATE}}|$cert|g" \
   -e "s|{{SSL_CERTIFICATE_KEY}}|$cert_key|g" \
   -e "s|{{ACME_ROOT}}|$acme_root|g" \

@@ -73,6 +73,7 @@ class Stack:
     env: dict
     log_dir: Path
     processes: dict = field(default_factory=dict)
+    graph: object = None  # the local stand-in for Meta's Graph API (cloud engine)
 
     def start(self, name: str, *args: str) -> None:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
@@ -94,6 +95,8 @@ class Stack:
     def stop_all(self) -> None:
         for name in list(self.processes):
             self.stop(name)
+        if self.graph is not None:
+            self.graph.stop()
 
     def manage(self, *args: str) -> str:
         result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
@@ -113,10 +116,14 @@ class Stack:
 
 
 def start_stack(log_dir: Path, bridge_data: Path) -> Stack:
+    from whatsapp_bridge.tests.graph_server import GraphServer
+
     base_url = os.environ["DATABASE_URL"]
     recreate_database(base_url, DATABASE_NAME)
     web_port, bridge_port = free_port(), free_port()
     web_url, bridge_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{bridge_port}"
+    graph = GraphServer().start()
+    graph.webhook_url = f"{bridge_url}/webhooks/whatsapp"
     env = {
         **os.environ,
         "DATABASE_URL": database_url_for(base_url, DATABASE_NAME),
@@ -138,13 +145,15 @@ def start_stack(log_dir: Path, bridge_data: Path) -> Stack:
         "BRIDGE_SANDBOX": "1",
         "BRIDGE_SEND_MIN_GAP_MS": "0",
         "BRIDGE_SEND_JITTER_MS": "0",
+        "BRIDGE_GRAPH_API_URL": graph.url,
+        "BRIDGE_CREDENTIALS_KEY": "browser-credentials-key",
         "GUNICORN_BIND": f"127.0.0.1:{web_port}",
         "GUNICORN_WORKERS": "2",
         "GUNICORN_THREADS": "4",
         "GUNICORN_ACCESS_LOG": str(log_dir / "access.log"),
         "PYTHONUNBUFFERED": "1",
     }
-    stack = Stack(web_url=web_url, bridge_url=bridge_url, env=env, log_dir=log_dir)
+    stack = Stack(web_url=web_url, bridge_url=bridge_url, env=env, log_dir=log_dir, graph=graph)
     stack.manage("migrate", "--noinput", "-v", "0")
     stack.manage("seed_demo")
     venv_bin = Path(sys.executable).parent

@@ -130,6 +130,18 @@ class Journey:
                    timeout=30, message="the confirmation to be requested")
         return reminder
 
+    def wait_confirmed_on_calendar(self, page, appointment_id: int):
+        """The calendar's chip of the appointment, once it shows it confirmed (reloading until then)."""
+        day = self.booking_day()
+        chip = page.locator(f'[data-appointment-id="{appointment_id}"]')
+
+        def confirmed_on_calendar():
+            page.goto(f"/appointments/calendar/?view=day&date={day.isoformat()}")
+            return chip.get_attribute("data-confirmation") == "confirmed"
+
+        wait_until(confirmed_on_calendar, timeout=30, interval=1, message="the calendar to show the confirmation")
+        return chip
+
     def patient_writes(self, text: str) -> None:
         response = self.stack.bridge("POST", f"/sandbox/api/{self.organization_id}/reply",
                                      json={"phone": self.phone, "text": text})
@@ -192,14 +204,7 @@ def test_the_patient_answers_1_and_the_calendar_shows_the_appointment_confirmed(
     journey.deliver_reminder(desk)
     journey.patient_writes("1")
 
-    day = journey.booking_day()
-    chip = desk.locator(f'[data-appointment-id="{journey.appointment_id}"]')
-
-    def confirmed_on_calendar():
-        desk.goto(f"/appointments/calendar/?view=day&date={day.isoformat()}")
-        return chip.get_attribute("data-confirmation") == "confirmed"
-
-    wait_until(confirmed_on_calendar, timeout=30, interval=1, message="the calendar to show the confirmation")
+    chip = journey.wait_confirmed_on_calendar(desk, journey.appointment_id)
     expect(chip).to_have_attribute("data-confirmation", "confirmed")
     # The acknowledgement reached the patient too.
     wait_until(lambda: any("confirmada" in m["text"] for m in journey.phone_messages()), timeout=30,

@@ -82,14 +82,18 @@ def test_the_bootstrap_site_for_the_first_certificate_passes_nginx_t(sandbox):
     assert "ssl" not in site.replace("# ", "")  # no certificate needed yet
 
 
-def test_the_site_proxies_only_to_gunicorn_and_never_exposes_the_bridge(sandbox):
+def test_the_site_proxies_to_gunicorn_and_of_the_bridge_only_metas_webhook(sandbox):
     site = _full_site(sandbox)
     directives = "\n".join(line for line in site.splitlines() if not line.lstrip().startswith("#"))
 
     assert "{{" not in site
-    assert set(re.findall(r"proxy_pass (\S+);", directives)) == {"http://opticaapp_web"}
+    assert set(re.findall(r"proxy_pass (\S+);", directives)) == {"http://opticaapp_web", "http://opticaapp_bridge"}
     assert "server 127.0.0.1:8000;" in directives
-    assert ":3000" not in directives
+    assert "server 127.0.0.1:3000;" in directives
+    # The bridge is reached for exactly one path: the Cloud API's webhook (Meta sends up to 3 MB).
+    bridge_location = directives.split("location = /webhooks/whatsapp {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://opticaapp_bridge;" in bridge_location and "client_max_body_size 3m;" in bridge_location
+    assert directives.count("opticaapp_bridge;") == 1
     assert "/metrics" not in directives and "/sandbox" not in directives
     assert "location /whatsapp/events/ {\n        return 404;" in directives
     assert "client_max_body_size 10m;" in directives
@@ -109,7 +113,7 @@ def test_the_site_proxies_only_to_gunicorn_and_never_exposes_the_bridge(sandbox)
 
 def test_render_refuses_unsafe_values():
     for args in (["--domain", "evil.com; include /etc/passwd"], ["--domain", DOMAIN, "--static-root", "relative"],
-                 ["--domain", DOMAIN, "--max-body", "1g; x"], []):
+                 ["--domain", DOMAIN, "--max-body", "1g; x"], ["--domain", DOMAIN, "--bridge", "x;y"], []):
         result = subprocess.run(["bash", str(DEPLOY / "nginx" / "render.sh"), *args], capture_output=True, text=True,
                                 timeout=60)
         assert result.returncode != 0, args

@@ -84,6 +84,12 @@ class Engine(ABC):
     media_kinds: frozenset[str] = frozenset()
     supports_qr: bool = True
     supports_pairing_code: bool = True
+    # A Cloud API account is connected with a credentials form instead of a QR or a code.
+    supports_credentials: bool = False
+    supports_lists: bool = False
+    supports_templates: bool = False
+    # Sends of a linked device are spaced out and capped per hour (BRIDGE_SEND_*).
+    paced: bool = True
 
     def __init__(self, organization_id: str, sink: Sink):
         self.organization_id = organization_id
@@ -103,12 +109,19 @@ class Engine(ABC):
 
     @abstractmethod
     async def send(
-        self, message_id: str, phone: str, text: str, buttons: list[dict] | None, media: Media | None = None
+        self,
+        message_id: str,
+        phone: str,
+        text: str,
+        buttons: list[dict] | None,
+        media: Media | None = None,
+        **extra,
     ) -> str:
         """Send and return the engine's (WhatsApp) message id; raise EngineError on failure.
 
         With `media`, `text` is its caption (the same as `media.caption`, possibly empty) and
         `buttons` is None. The session only passes media of a kind in `media_kinds`.
+        `extra` carries what only some engines use (`template`, `list_message`); others send `text`.
         """
 
     @classmethod
@@ -118,6 +131,9 @@ class Engine(ABC):
             "media": sorted(cls.media_kinds) if cls.supports_media else [],
             "qr": cls.supports_qr,
             "pairing_code": cls.supports_pairing_code,
+            "credentials": cls.supports_credentials,
+            "lists": cls.supports_lists,
+            "templates": cls.supports_templates,
         }
 
     @abstractmethod
@@ -126,3 +142,19 @@ class Engine(ABC):
 
     @abstractmethod
     def has_credentials(self) -> bool: ...
+
+    async def refresh_details(self) -> None:
+        """Bring what describe() answers up to date (cheap when it is recent)."""
+        return None
+
+    def describe(self) -> dict:
+        """Engine-specific, secret-free facts for the status answer."""
+        return {}
+
+    def window_open(self, phone: str) -> bool:
+        """Whether a free-form message may go to this phone now (the Cloud API's 24 h window)."""
+        return True
+
+    def refusal(self, error_code: str | None) -> str | None:
+        """The field to name when a failed send will never succeed as it is, else None (retry)."""
+        return None

@@ -158,7 +158,7 @@ class SandboxEngine(Engine):
         return f"{code[:4]}-{code[4:]}"
 
     async def send(
-        self, message_id: str, phone: str, text: str, buttons: list[dict] | None, media: Media | None = None
+        self, message_id: str, phone: str, text: str, buttons: list[dict] | None, media: Media | None = None, **_extra
     ) -> str:
         if not self.connected or self.network.in_outage(self.organization_id):
             raise NotConnected()

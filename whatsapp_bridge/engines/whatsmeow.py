@@ -238,7 +238,7 @@ class WhatsmeowEngine(Engine):
         self._wipe()
 
     async def send(
-        self, message_id: str, phone: str, text: str, buttons: list[dict] | None, media: Media | None = None
+        self, message_id: str, phone: str, text: str, buttons: list[dict] | None, media: Media | None = None, **_extra
     ) -> str:
         if self.client is None or not self.connected:
             raise NotConnected()

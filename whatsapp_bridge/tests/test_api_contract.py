@@ -32,13 +32,12 @@ def test_every_keyed_route_refuses_a_missing_or_wrong_key(bridge):
             assert resp.status_code == 401, (method, path, resp.text)
             assert "error" in resp.json()
     assert bridge.anon.post("/api/send-message", content=b"{not json", headers={}).status_code == 401
-    assert bridge.client.get("/api/status/1").status_code == 404
+    assert bridge.client.get("/api/status/1").status_code == 200
 
 
 def test_unknown_organization_is_404(bridge):
     for method, path, body in [
         ("GET", "/api/qr/404", None),
-        ("GET", "/api/status/404", None),
         ("POST", "/api/send-message", {"organization_id": "404", "phone": PATIENT, "message": "x"}),
         ("POST", "/api/logout", {"organization_id": "404"}),
         ("POST", "/api/pairing-code", {"organization_id": "404", "phone": PATIENT}),
@@ -61,7 +60,7 @@ def test_bad_send_input_names_the_field_and_sends_nothing(bridge):
         return resp.status_code, resp.json()["field"]
 
     base = {"organization_id": "3", "phone": PATIENT, "message": "Hola"}
-    for phone in ("3001234567", "+57123", "not a phone", "", "+5730012345678901"):
+    for phone in ("+57123", "123", "not a phone", "", "+5730012345678901", "57300123456789"):
         assert field_of({**base, "phone": phone}) == (422, "phone")
     assert field_of({k: v for k, v in base.items() if k != "phone"}) == (422, "phone")
     assert field_of({**base, "message": ""}) == (422, "message")

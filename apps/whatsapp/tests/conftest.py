@@ -3,6 +3,9 @@ from django.db import connection
 
 from apps.whatsapp.tests.processes import API_KEY, EVENTS_SECRET, BridgeProcess, WorkerProcess, database_url
 
+# The local stand-in for Meta's Graph API, as the `graph` fixture.
+from whatsapp_bridge.tests.graph_server import graph_fixture  # noqa: F401
+
 
 @pytest.fixture
 def bridge_settings(settings):
@@ -17,8 +20,9 @@ def make_bridge(tmp_path, bridge_settings):
     """Start the real bridge; Django's settings point at the last one started."""
     started = []
 
-    def make(*, events_url: str = "", port: int | None = None, data_dir=None) -> BridgeProcess:
-        bridge = BridgeProcess(data_dir or tmp_path / f"bridge{len(started)}", events_url=events_url, port=port)
+    def make(*, events_url: str = "", port: int | None = None, data_dir=None, env: dict | None = None) -> BridgeProcess:
+        bridge = BridgeProcess(data_dir or tmp_path / f"bridge{len(started)}", events_url=events_url, port=port,
+                               env=env)
         bridge.start()
         bridge_settings.WHATSAPP_BRIDGE_URL = bridge.url
         started.append(bridge)
@@ -56,3 +60,12 @@ def make_worker(tmp_path, transactional_db):
     for worker in started:
         worker.stop()
     _clear_job_queue()
+
+
+@pytest.fixture
+def cloud_bridge(make_bridge, live_server, graph):
+    """A bridge whose cloud engine talks to the local Graph API and whose events reach this test's Django."""
+    bridge = make_bridge(events_url=f"{live_server.url}/whatsapp/events/",
+                         env={"BRIDGE_GRAPH_API_URL": graph.url, "BRIDGE_CREDENTIALS_KEY": "django-tests-key"})
+    graph.webhook_url = f"{bridge.url}/webhooks/whatsapp"
+    return bridge

@@ -62,10 +62,11 @@ def _stop(proc: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
 class BridgeProcess:
     """`python -m whatsapp_bridge` with the sandbox engine on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *, events_url: str = "", port: int | None = None):
+    def __init__(self, data_dir: Path, *, events_url: str = "", port: int | None = None, env: dict | None = None):
         self.data_dir = data_dir
         self.port = port or free_port()
         self.events_url = events_url
+        self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
         self.log_path = data_dir / "bridge.log"
 
@@ -79,6 +80,7 @@ class BridgeProcess:
         env.update(FAST_BRIDGE, BRIDGE_API_KEY=API_KEY, BRIDGE_HOST="127.0.0.1", BRIDGE_PORT=str(self.port),
                    BRIDGE_DATA_DIR=str(self.data_dir), BRIDGE_SANDBOX="1", BRIDGE_EVENTS_SECRET=EVENTS_SECRET,
                    BRIDGE_EVENTS_URL=self.events_url, PYTHONUNBUFFERED="1")
+        env.update(self.extra_env)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen([sys.executable, "-m", "whatsapp_bridge"], cwd=REPO_ROOT, env=env,
                                      stdout=log, stderr=log)

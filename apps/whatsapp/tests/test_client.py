@@ -37,9 +37,10 @@ def test_bad_input_names_the_field(make_bridge):
     assert exc.value.field == "phone"
 
 
-def test_status_of_an_organization_the_bridge_never_saw_is_none(make_bridge):
+def test_an_organization_the_bridge_never_saw_is_disconnected_without_a_qr(make_bridge):
     make_bridge()
-    assert BridgeClient().status("999") is None
+    status = BridgeClient().status("999")
+    assert (status["status"], status["has_qr"], status["phone_number"]) == ("disconnected", False, None)
     assert BridgeClient().qr("999") is None
 
 
