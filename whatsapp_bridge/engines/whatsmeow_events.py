@@ -98,7 +98,7 @@ def media_of(msg) -> dict | None:
                 "filename": m.fileName or m.title or None, "caption": m.caption, "size": int(m.fileLength)}
     if msg.HasField("audioMessage"):
         m = msg.audioMessage
-        return {"kind": "voice" if m.PTT else "audio", "mimetype": m.mimetype or "audio/ogg", "filename": None,
+        return {"kind": "audio", "voice": bool(m.PTT), "mimetype": m.mimetype or "audio/ogg", "filename": None,
                 "caption": "", "size": int(m.fileLength), "seconds": int(m.seconds)}
     if msg.HasField("videoMessage"):
         m = msg.videoMessage
@@ -106,7 +106,7 @@ def media_of(msg) -> dict | None:
                 "size": int(m.fileLength)}
     if msg.HasField("stickerMessage"):
         m = msg.stickerMessage
-        return {"kind": "sticker", "mimetype": m.mimetype or "image/webp", "filename": None, "caption": "",
+        return {"kind": "image", "mimetype": m.mimetype or "image/webp", "filename": None, "caption": "",
                 "size": int(m.fileLength)}
     return None
 
@@ -208,7 +208,8 @@ def fact_of(ev, me=None, resolve_lid=None) -> dict | None:
     if isinstance(ev, ClientOutdatedEv):
         return {"fact": "failed", "reason": "client_outdated"}
     if isinstance(ev, ConnectFailureEv):
-        return {"fact": "failed", "reason": "connect_failure", "detail": {"code": int(ev.Reason), "message": ev.Message}}
+        detail = {"code": int(ev.Reason), "message": ev.Message}
+        return {"fact": "failed", "reason": "connect_failure", "detail": detail}
     if isinstance(ev, MessageEv):
         return inbound_fact(ev, resolve_lid)
     if isinstance(ev, ReceiptEv):
@@ -216,17 +217,3 @@ def fact_of(ev, me=None, resolve_lid=None) -> dict | None:
         if status:
             return {"fact": "receipt", "status": status, "ids": list(ev.MessageIDs)}
     return None
-
-
-def send_error_code(error: str) -> str:
-    """A whatsmeow send error as the reason staff see on the message."""
-    text = error.lower()
-    if "463" in text or "reachout" in text or "timelock" in text:
-        return "reachout_timelocked"
-    if "429" in text or "rate-overlimit" in text:
-        return "rate_limited"
-    if "timed out" in text or "timeout" in text:
-        return "send_timeout"
-    if "not connected" in text or "websocket not connected" in text:
-        return "not_connected"
-    return "send_failed"

@@ -40,23 +40,39 @@ def _sqlite(url: str) -> sqlite3.Connection:
     return db
 
 
-def _has_table(rows) -> bool:
-    return bool(rows)
+def parse_jid(text: str) -> dict:
+    user, _, server = text.partition("@")
+    user, _, device = user.partition(":")
+    return {"user": user, "device": int(device or 0), "server": server or "s.whatsapp.net"}
 
 
-def device_exists(url: str, jid: dict) -> bool:
-    key = jid_string(jid)
+def find_device(url: str, jid: dict) -> dict | None:
+    """The stored device of this account, with its device number, or None when there is none.
+
+    An exact match first; rows written by older bridges knew only `user@server`, so any
+    device of that user is accepted then.
+    """
+    exact = jid_string(jid)
+    server = jid.get("server") or "s.whatsapp.net"
+    like = f"{jid['user']}:%@{server}"
     if is_postgres(url):
         import psycopg
 
         with psycopg.connect(url, connect_timeout=10) as db:
             if db.execute("SELECT to_regclass('whatsmeow_device')").fetchone()[0] is None:
-                return False
-            return db.execute("SELECT 1 FROM whatsmeow_device WHERE jid=%s", (key,)).fetchone() is not None
-    with closing(_sqlite(url)) as db:
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE name='whatsmeow_device'").fetchall():
-            return False
-        return db.execute("SELECT 1 FROM whatsmeow_device WHERE jid=?", (key,)).fetchone() is not None
+                return None
+            rows = db.execute(
+                "SELECT jid FROM whatsmeow_device WHERE jid=%s OR jid LIKE %s", (exact, like)
+            ).fetchall()
+    else:
+        with closing(_sqlite(url)) as db:
+            if not db.execute("SELECT 1 FROM sqlite_master WHERE name='whatsmeow_device'").fetchall():
+                return None
+            rows = db.execute("SELECT jid FROM whatsmeow_device WHERE jid=? OR jid LIKE ?", (exact, like)).fetchall()
+    found = [r[0] for r in rows]
+    if exact in found:
+        return parse_jid(exact)
+    return parse_jid(found[0]) if found else None
 
 
 def delete_device(url: str, jid: dict) -> None:

@@ -3,8 +3,9 @@
 neonize's Go core keeps global maps written without a lock, panics on a missing device and
 leaks a store connection per connect attempt; a process per organization and per connection
 keeps all of that to one clinic. The process serves exactly one client for one connection:
-when the connection ends (dial failure, stop, logout) it reports why and exits, and the
-bridge starts a fresh process (fresh uuid, fresh store handle) for the next attempt.
+when the connection ends (a dial failure, a closed stream) it reports why, and the bridge
+stops it and starts a fresh process (fresh uuid, fresh store handle) for the next attempt.
+whatsmeow's own reconnects of a linked client happen inside the same connection.
 
 Protocol on the socket fd: newline-delimited JSON. Requests `{"id", "op", ...}` get
 `{"re": id, "ok": true, "result"}` or `{"re": id, "ok": false, "error"}`; unsolicited facts
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -53,7 +55,7 @@ class Worker:
         if media_max_bytes:
             self.media_max_bytes = media_max_bytes
         if jid:
-            client = NewAClient(db, jid=JID(User=jid["user"], Device=jid.get("device") or 0, Server=jid["server"]))
+            client = NewAClient(db, jid=JID(User=jid["user"], RawAgent=0, Device=jid.get("device") or 0, Integrator=0, Server=jid["server"]))
             # neonize keys the Go client by jid.User unless told otherwise; a uuid of our own
             # (new per process) keeps a finalizer of an old client from stopping this one.
             client.uuid = uuid.encode()
@@ -73,8 +75,9 @@ class Worker:
             error = "cancelled"
         elif task.exception() is not None:
             error = str(task.exception())
+        # The process stays until the bridge stops it (it may still ask for figures), but it
+        # never connects again: the next attempt is a fresh process.
         self.emit({"fact": "ended", "error": error})
-        self.ended.set()
 
     async def op_stop(self):
         if self.client is not None:
@@ -130,8 +133,10 @@ class Worker:
         kind = media.get("kind") or "document"
         if kind == "image":
             return await self.client.build_image_message(data, caption=caption or None)
-        if kind in ("voice", "audio"):
-            return await self.client.build_audio_message(data, ptt=kind == "voice")
+        if kind == "audio":
+            return await self.client.build_audio_message(data, ptt=bool(media.get("voice")))
+        if kind == "video":
+            return await self.client.build_video_message(data, caption=caption or None)
         return await self.client.build_document_message(
             data, caption=caption or None, filename=media.get("filename"), mimetype=media.get("mimetype")
         )
@@ -205,7 +210,7 @@ class Worker:
 
 
 def _media_field(media: dict) -> str:
-    return {"image": "imageMessage", "voice": "audioMessage", "audio": "audioMessage"}.get(
+    return {"image": "imageMessage", "audio": "audioMessage", "video": "videoMessage"}.get(
         media.get("kind"), "documentMessage"
     )
 
@@ -227,10 +232,8 @@ async def serve(fd: int) -> None:
     await worker.ended.wait()
     await asyncio.sleep(0.05)  # let the answer to a stop/logout go out first
     reading.cancel()
-    try:
+    with contextlib.suppress(Exception):  # the bridge may be gone already
         await asyncio.wait_for(writer.drain(), 2)
-    except Exception:  # noqa: BLE001 - the bridge may be gone already
-        pass
     # Neonize() may still block a thread inside Go, and asyncio.run would wait for it forever.
     os._exit(0)
 
