@@ -158,7 +158,8 @@ class Session:
         self.events.emit(
             self.org,
             "session.status",
-            {"status": status, "reason": reason, "phone_number": self.phone_number, **({"detail": detail} if detail else {})},
+            {"status": status, "reason": reason, "phone_number": self.phone_number}
+            | ({"detail": detail} if detail else {}),
         )
         if status in ("logged_out", "failed"):
             why = reason + (" " + json.dumps(detail, sort_keys=True) if detail else "") if reason else ""

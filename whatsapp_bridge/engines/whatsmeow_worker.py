@@ -55,7 +55,9 @@ class Worker:
         if media_max_bytes:
             self.media_max_bytes = media_max_bytes
         if jid:
-            client = NewAClient(db, jid=JID(User=jid["user"], RawAgent=0, Device=jid.get("device") or 0, Integrator=0, Server=jid["server"]))
+            device = JID(User=jid["user"], RawAgent=0, Device=jid.get("device") or 0, Integrator=0,
+                         Server=jid["server"])
+            client = NewAClient(db, jid=device)
             # neonize keys the Go client by jid.User unless told otherwise; a uuid of our own
             # (new per process) keeps a finalizer of an old client from stopping this one.
             client.uuid = uuid.encode()
