@@ -216,6 +216,7 @@ class WhatsmeowEngine(Engine):
         registry: WorkerRegistry | None = None,
         media_max_bytes: int = 16 * 1024 * 1024,
         ping_interval_s: float = PING_INTERVAL_S,
+        ping_timeout_s: float = CALL_TIMEOUT_S,
     ):
         super().__init__(organization_id, sink)
         self.store = store
@@ -223,6 +224,8 @@ class WhatsmeowEngine(Engine):
         self.registry = registry or WorkerRegistry()
         self.media_max_bytes = media_max_bytes
         self.ping_interval_s = ping_interval_s
+        self.ping_timeout_s = ping_timeout_s
+        self.uuid: str | None = None
         self.worker: Worker | None = None
         self.connected = False
         self._stopping = False
@@ -276,14 +279,15 @@ class WhatsmeowEngine(Engine):
         self.registry.add(self.organization_id, worker)
         try:
             await worker.spawn(worker_env())
+            # Never the same uuid twice: neonize's finalizer of a dropped client calls
+            # Stop(uuid), which would stop a live client that reused it.
+            self.uuid = f"org-{self.organization_id}-{uuidlib.uuid4().hex[:12]}"
             await worker.call(
                 "start",
                 timeout=CALL_TIMEOUT_S,
                 db=whatsmeow_store.worker_dsn(self.database_url),
                 jid=jid,
-                # Never the same uuid twice: neonize's finalizer of a dropped client calls
-                # Stop(uuid), which would stop a live client that reused it.
-                uuid=f"org-{self.organization_id}-{uuidlib.uuid4().hex[:12]}",
+                uuid=self.uuid,
                 media_max_bytes=self.media_max_bytes,
             )
         except WorkerError as exc:
@@ -296,7 +300,7 @@ class WhatsmeowEngine(Engine):
         while not worker.exited.is_set():
             await asyncio.sleep(self.ping_interval_s)
             try:
-                await worker.call("ping", timeout=CALL_TIMEOUT_S)
+                await worker.call("ping", timeout=self.ping_timeout_s)
             except WorkerError as exc:
                 if worker.exited.is_set():
                     return

@@ -58,11 +58,13 @@ def _settings(tmp_path, **env):
     return config.load({**base, **env})
 
 
-def _manager(settings, registry=None):
+def _manager(settings, registry=None, **engine_options):
     store = Store(settings.state_db_path)
     registry = registry or WorkerRegistry()
     factories = {
-        "whatsmeow": lambda org, sink: WhatsmeowEngine(org, sink, store, settings.database_url, registry),
+        "whatsmeow": lambda org, sink: WhatsmeowEngine(
+            org, sink, store, settings.database_url, registry, **engine_options
+        ),
     }
     media = MediaStore(settings.media_dir, store)
     manager = SessionManager(settings, store, EventQueue(store), Metrics(), factories, media)
@@ -423,18 +425,59 @@ def test_a_replaced_client_garbage_collected_does_not_stop_its_replacement(tmp_p
         session = await manager.start("82", "whatsmeow")
         await _until(lambda: session.status == "reconnecting")
         feed(session.engine, ConnectedEv(status=True))
-        first = session.engine.worker
+        first, first_uuid = session.engine.worker, session.engine.uuid
         await session.engine.start()  # a rebuild, as after a failed attempt
-        second = session.engine.worker
+        second, second_uuid = session.engine.worker, session.engine.uuid
         del first
         gc.collect()
         await asyncio.sleep(0.5)
         answer = await second.call("ping")
         result = (second.exited.is_set(), answer["pid"] == second.pid, registry.spawns["82"])
         await manager.shutdown()
+        return result, first_uuid, second_uuid
+
+    result, first_uuid, second_uuid = asyncio.run(scenario())
+    assert result == (False, True, 2)
+    assert first_uuid != second_uuid and all(u.startswith("org-82-") for u in (first_uuid, second_uuid))
+
+
+def test_a_wedged_worker_misses_its_health_ping_and_is_replaced(tmp_path):
+    settings = _settings(tmp_path, BRIDGE_RECONNECT_BASE_MS="100", BRIDGE_RECONNECT_MAX_MS="100")
+
+    async def scenario():
+        manager, store, registry = _manager(settings, ping_interval_s=0.3, ping_timeout_s=1.0)
+        session = await manager.start("85", "whatsmeow")
+        await _until(lambda: session.status == "reconnecting")
+        feed(session.engine, ConnectedEv(status=True))
+        wedged = session.engine.worker
+        os.kill(wedged.pid, signal.SIGSTOP)  # a Go deadlock looks like this from outside
+        await _until(lambda: wedged.exited.is_set())
+        await _until(lambda: registry.spawns["85"] >= 2)
+        result = (wedged.returncode, registry.crashes.get("85"))
+        await manager.shutdown()
         return result
 
-    assert asyncio.run(scenario()) == (False, True, 2)
+    assert asyncio.run(scenario()) == (-signal.SIGKILL, 1)
+
+
+def test_sends_with_media_go_to_the_worker_and_fail_with_a_reason_while_offline(tmp_path):
+    from whatsapp_bridge.engines.base import Media
+
+    async def scenario():
+        manager, store, _ = _manager(_settings(tmp_path))
+        session = await manager.start("86", "whatsmeow")
+        await _until(lambda: session.status == "reconnecting")
+        feed(session.engine, ConnectedEv(status=True))
+        store.contact_seen("86", "+573001234567")
+        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        media = Media(kind="document", mime_type="application/pdf", data=pdf, filename="formula.pdf")
+        code, body = await session.send("+573001234567", "Su fórmula", None, "rx-1", media=media)
+        alive = session.engine.worker is not None and not session.engine.worker.exited.is_set()
+        await manager.shutdown()
+        return code, body, alive
+
+    code, body, alive = asyncio.run(scenario())
+    assert code == 502 and body["status"] == "failed" and body["error"] and alive
 
 
 def test_workers_run_with_the_bot_tag_off(tmp_path):
@@ -531,3 +574,64 @@ def test_whatsmeow_through_the_bridge_process(make_bridge, receiver):
     bad = bridge.client.put("/api/pacing/81", json={"daily_cap": -1})
     assert bad.status_code == 422 and bad.json()["field"] == "daily_cap"
     assert bridge.client.put("/api/pacing/999", json={"daily_cap": 1}).status_code == 404
+
+
+@pytest.fixture
+def postgres_store():
+    """A fresh PostgreSQL database for whatsmeow's keys (the `BRIDGE_DATABASE_URL=postgres://` case)."""
+    import uuid
+
+    import psycopg
+
+    server = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    name = f"bridge_wm_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = server.split("?")[0].rpartition("/")
+    # whatsmeow's driver (lib/pq) requires TLS unless told otherwise; the local server has none.
+    yield f"{base}/{name}?sslmode=disable"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_postgresql_store_resumes_a_stored_device_and_logout_deletes_it(tmp_path, postgres_store):
+    import psycopg
+
+    settings = _settings(tmp_path, BRIDGE_DATABASE_URL=postgres_store)
+    jid = "573005550010:5@s.whatsapp.net"
+
+    async def link():
+        manager, store, _ = _manager(settings)
+        try:
+            await _link(manager)
+        finally:
+            await manager.shutdown()
+
+    async def _link(manager):
+        session = await manager.start("87", "whatsmeow")
+        await _until(lambda: session.status == "reconnecting")  # whatsmeow created its tables
+        with psycopg.connect(postgres_store) as db:
+            db.execute(
+                "INSERT INTO whatsmeow_device (jid, registration_id, noise_key, identity_key, signed_pre_key, "
+                "signed_pre_key_id, signed_pre_key_sig, adv_key, adv_details, adv_account_sig, "
+                "adv_account_sig_key, adv_device_sig) VALUES (%s, 1, %s, %s, %s, 1, %s, '', '', %s, %s, %s)",
+                (jid, os.urandom(32), os.urandom(32), os.urandom(32), os.urandom(64), os.urandom(64),
+                 os.urandom(32), os.urandom(64)),
+            )
+        feed(session.engine, PairStatusEv(ID=_jid("573005550010", device=5), Status=PAIR_SUCCESS))
+
+    async def restart_and_logout():
+        manager, store, registry = _manager(settings)
+        await manager.boot()
+        session = manager.get("87")
+        await _until(lambda: session.status == "reconnecting" and registry.spawns.get("87"))
+        resumed = (session.status, sum(registry.crashes.values()))
+        await session.logout()
+        await manager.shutdown()
+        return resumed, session.status
+
+    asyncio.run(link())
+    resumed, status = asyncio.run(restart_and_logout())
+    assert resumed == ("reconnecting", 0) and status == "logged_out"
+    with psycopg.connect(postgres_store) as db:
+        assert db.execute("SELECT COUNT(*) FROM whatsmeow_device").fetchone()[0] == 0
