@@ -5,8 +5,12 @@ Kept free of neonize so the bridge process itself never loads the Go core.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+
+# Worker processes starting at once: each import of neonize costs about 0.5 s of CPU.
+SPAWN_SLOTS = 4
 
 
 def proc_figures(pid: int | str = "self") -> dict:
@@ -32,6 +36,12 @@ class WorkerRegistry:
         self.workers: dict[str, object] = {}
         self.spawns: dict[str, int] = {}
         self.crashes: dict[str, int] = {}
+        self._gate: asyncio.Semaphore | None = None
+
+    def gate(self) -> asyncio.Semaphore:
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(SPAWN_SLOTS)
+        return self._gate
 
     def add(self, organization_id: str, worker) -> None:
         self.workers[organization_id] = worker

@@ -66,6 +66,7 @@ class Worker:
         self._tasks: set[asyncio.Task] = set()
         self.exited = asyncio.Event()
         self.ended_reported = False
+        self.closing = False
 
     def pong_age(self) -> float:
         return round(time.monotonic() - self.last_pong, 1)
@@ -88,6 +89,13 @@ class Worker:
             )
         finally:
             theirs.close()
+        if self.closing:
+            # Stopped while the process was being created: it must not outlive the request.
+            self.kill()
+            await self.proc.wait()
+            ours.close()
+            self.exited.set()
+            raise WorkerError("worker_gone", "stopped while starting")
         self.pid = self.proc.pid
         reader, self.writer = await asyncio.open_connection(sock=ours, limit=STREAM_LIMIT)
         self._hello = loop.create_future()
@@ -159,7 +167,8 @@ class Worker:
 
     async def close(self) -> None:
         """Ask the worker to stop its client and exit; kill it when it does not."""
-        if self.exited.is_set():
+        self.closing = True
+        if self.exited.is_set() or self.proc is None:
             return
         with contextlib.suppress(WorkerError):
             await self.call("stop", timeout=STOP_TIMEOUT_S)
@@ -227,6 +236,7 @@ class WhatsmeowEngine(Engine):
         self.ping_timeout_s = ping_timeout_s
         self.uuid: str | None = None
         self.worker: Worker | None = None
+        self._launch_task: asyncio.Task | None = None
         self.connected = False
         self._stopping = False
         self._ping_task: asyncio.Task | None = None
@@ -277,22 +287,37 @@ class WhatsmeowEngine(Engine):
         worker = Worker(self.organization_id, self._on_fact, self._on_exit)
         self.worker = worker
         self.registry.add(self.organization_id, worker)
+        # Never the same uuid twice: neonize's finalizer of a dropped client calls
+        # Stop(uuid), which would stop a live client that reused it.
+        self.uuid = f"org-{self.organization_id}-{uuidlib.uuid4().hex[:12]}"
+        # Launched in the background: a bridge booting 50 clinics answers at once, and the
+        # registry's gate keeps a handful of neonize imports (0.5 s of CPU each) running at a time.
+        self._launch_task = asyncio.get_running_loop().create_task(self._launch(worker, jid, self.uuid))
+
+    async def _launch(self, worker: Worker, jid: dict | None, uuid: str) -> None:
         try:
-            await worker.spawn(worker_env())
-            # Never the same uuid twice: neonize's finalizer of a dropped client calls
-            # Stop(uuid), which would stop a live client that reused it.
-            self.uuid = f"org-{self.organization_id}-{uuidlib.uuid4().hex[:12]}"
+            async with self.registry.gate():
+                if worker is not self.worker:
+                    return
+                await worker.spawn(worker_env())
+            if worker is not self.worker:
+                await worker.close()
+                return
             await worker.call(
                 "start",
                 timeout=CALL_TIMEOUT_S,
                 db=whatsmeow_store.worker_dsn(self.database_url),
                 jid=jid,
-                uuid=self.uuid,
+                uuid=uuid,
                 media_max_bytes=self.media_max_bytes,
             )
         except WorkerError as exc:
+            if worker is not self.worker:
+                return
+            log.warning("worker did not start", extra={"organization_id": self.organization_id, "error": exc.message})
             await self._drop_worker()
-            raise EngineError("worker_failed", exc.message) from exc
+            self.sink.on_disconnected("worker_failed")
+            return
         self._ping_task = asyncio.get_running_loop().create_task(self._ping(worker))
 
     async def _ping(self, worker: Worker) -> None:
@@ -337,6 +362,12 @@ class WhatsmeowEngine(Engine):
                 await worker.close()
             except Exception:  # noqa: BLE001 - a worker that will not stop was killed
                 log.warning("whatsmeow worker did not stop", extra={"organization_id": self.organization_id})
+
+    async def _retire(self, jid: dict | None) -> None:
+        """After WhatsApp unlinked the device: no idle worker left, no keys left."""
+        await self.stop()
+        if jid:
+            await asyncio.to_thread(whatsmeow_store.delete_device, self.database_url, jid)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -385,8 +416,10 @@ class WhatsmeowEngine(Engine):
             sink.on_reconnecting(fact.get("reason") or "connection_lost")
         elif kind == "logged_out":
             self.connected = False
+            jid = self._creds().get("jid")
             self.store.save_session(self.organization_id, creds=None, linked=0)
             sink.on_logged_out(fact.get("reason") or "logged_out")
+            self._launch_task = asyncio.get_running_loop().create_task(self._retire(jid))
         elif kind == "failed":
             self.connected = False
             sink.on_failed(fact.get("reason") or "failed", fact.get("detail"))

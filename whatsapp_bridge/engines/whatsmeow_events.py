@@ -84,30 +84,34 @@ def _context(msg):
     return None
 
 
+# message field -> (the bridge's media kind, MIME type when WhatsApp sends none); a sticker is a webp image
+MEDIA_FIELDS = {
+    "imageMessage": ("image", "image/jpeg"),
+    "documentMessage": ("document", "application/octet-stream"),
+    "audioMessage": ("audio", "audio/ogg"),
+    "videoMessage": ("video", "video/mp4"),
+    "stickerMessage": ("image", "image/webp"),
+}
+
+
 def media_of(msg) -> dict | None:
     """What kind of attachment a message carries (the bytes are fetched separately)."""
     if msg.HasField("documentWithCaptionMessage"):
         msg = msg.documentWithCaptionMessage.message
-    if msg.HasField("imageMessage"):
-        m = msg.imageMessage
-        return {"kind": "image", "mimetype": m.mimetype or "image/jpeg", "filename": None, "caption": m.caption,
-                "size": int(m.fileLength)}
-    if msg.HasField("documentMessage"):
-        m = msg.documentMessage
-        return {"kind": "document", "mimetype": m.mimetype or "application/octet-stream",
-                "filename": m.fileName or m.title or None, "caption": m.caption, "size": int(m.fileLength)}
-    if msg.HasField("audioMessage"):
-        m = msg.audioMessage
-        return {"kind": "audio", "voice": bool(m.PTT), "mimetype": m.mimetype or "audio/ogg", "filename": None,
-                "caption": "", "size": int(m.fileLength), "seconds": int(m.seconds)}
-    if msg.HasField("videoMessage"):
-        m = msg.videoMessage
-        return {"kind": "video", "mimetype": m.mimetype or "video/mp4", "filename": None, "caption": m.caption,
-                "size": int(m.fileLength)}
-    if msg.HasField("stickerMessage"):
-        m = msg.stickerMessage
-        return {"kind": "image", "mimetype": m.mimetype or "image/webp", "filename": None, "caption": "",
-                "size": int(m.fileLength)}
+    for field, (kind, default_type) in MEDIA_FIELDS.items():
+        if not msg.HasField(field):
+            continue
+        m = getattr(msg, field)
+        media = {
+            "kind": kind,
+            "mimetype": m.mimetype or default_type,
+            "filename": (m.fileName or m.title or None) if field == "documentMessage" else None,
+            "caption": getattr(m, "caption", "") or "",
+            "size": int(m.fileLength),
+        }
+        if field == "audioMessage":
+            media.update(voice=bool(m.PTT), seconds=int(m.seconds))
+        return media
     return None
 
 

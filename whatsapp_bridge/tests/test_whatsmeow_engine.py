@@ -273,16 +273,22 @@ def test_keepalive_timeout_on_a_linked_session_lets_whatsmeow_reconnect_without_
     assert status == "connected" and pid_after == pid_before and spawns == 1
 
 
-def _store_device(database_url: str, jid: str) -> None:
+DEVICE_INSERT = (
+    "INSERT INTO whatsmeow_device (jid, registration_id, noise_key, identity_key, signed_pre_key, "
+    "signed_pre_key_id, signed_pre_key_sig, adv_key, adv_details, adv_account_sig, adv_account_sig_key, "
+    "adv_device_sig) VALUES (?, 1, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _device_row(jid: str) -> tuple:
     """A device row as whatsmeow writes it on pairing (keys are random, lengths are whatsmeow's)."""
+    return (jid, os.urandom(32), os.urandom(32), os.urandom(32), os.urandom(64), b"", b"",
+            os.urandom(64), os.urandom(32), os.urandom(64))
+
+
+def _store_device(database_url: str, jid: str) -> None:
     with sqlite3.connect(database_url) as db:
-        db.execute(
-            "INSERT INTO whatsmeow_device (jid, registration_id, noise_key, identity_key, signed_pre_key, "
-            "signed_pre_key_id, signed_pre_key_sig, adv_key, adv_details, adv_account_sig, adv_account_sig_key, "
-            "adv_device_sig) VALUES (?, 1, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
-            (jid, os.urandom(32), os.urandom(32), os.urandom(32), os.urandom(64), b"", b"",
-             os.urandom(64), os.urandom(32), os.urandom(64)),
-        )
+        db.execute(DEVICE_INSERT, _device_row(jid))
 
 
 def test_restart_with_a_stored_device_resumes_it_and_a_missing_device_is_a_logout_not_a_crash(tmp_path):
@@ -428,6 +434,7 @@ def test_a_replaced_client_garbage_collected_does_not_stop_its_replacement(tmp_p
         first, first_uuid = session.engine.worker, session.engine.uuid
         await session.engine.start()  # a rebuild, as after a failed attempt
         second, second_uuid = session.engine.worker, session.engine.uuid
+        await _until(lambda: second.pid is not None and session.engine._ping_task is not None)
         del first
         gc.collect()
         await asyncio.sleep(0.5)
@@ -611,13 +618,7 @@ def test_a_postgresql_store_resumes_a_stored_device_and_logout_deletes_it(tmp_pa
         session = await manager.start("87", "whatsmeow")
         await _until(lambda: session.status == "reconnecting")  # whatsmeow created its tables
         with psycopg.connect(postgres_store) as db:
-            db.execute(
-                "INSERT INTO whatsmeow_device (jid, registration_id, noise_key, identity_key, signed_pre_key, "
-                "signed_pre_key_id, signed_pre_key_sig, adv_key, adv_details, adv_account_sig, "
-                "adv_account_sig_key, adv_device_sig) VALUES (%s, 1, %s, %s, %s, 1, %s, '', '', %s, %s, %s)",
-                (jid, os.urandom(32), os.urandom(32), os.urandom(32), os.urandom(64), os.urandom(64),
-                 os.urandom(32), os.urandom(64)),
-            )
+            db.execute(DEVICE_INSERT.replace("?", "%s"), _device_row(jid))
         feed(session.engine, PairStatusEv(ID=_jid("573005550010", device=5), Status=PAIR_SUCCESS))
 
     async def restart_and_logout():
