@@ -636,3 +636,71 @@ def test_a_postgresql_store_resumes_a_stored_device_and_logout_deletes_it(tmp_pa
     assert resumed == ("reconnecting", 0) and status == "logged_out"
     with psycopg.connect(postgres_store) as db:
         assert db.execute("SELECT COUNT(*) FROM whatsmeow_device").fetchone()[0] == 0
+
+
+def test_a_patient_photo_captioned_1_arrives_with_its_file_and_answers_the_menu(tmp_path):
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(buf, format="PNG")
+    png = buf.getvalue()
+
+    async def scenario():
+        manager, store, _ = _manager(_settings(tmp_path))
+        session = await manager.start("88", "whatsmeow")
+        await _until(lambda: session.status == "reconnecting")
+        feed(session.engine, ConnectedEv(status=True))
+        store.set_menu("88", "+573001234567", [{"id": "yes", "title": "Confirmar"}, {"id": "no", "title": "Cancelar"}])
+        photo = _message()
+        photo.Message.imageMessage.caption = "1"
+        photo.Message.imageMessage.mimetype = "image/png"
+        photo.Message.imageMessage.fileLength = len(png)
+        photo.Message.imageMessage.contextInfo.stanzaID = "3EB0REMINDER"
+        fact = fact_of(photo)
+        fact["media"]["data_b64"] = base64.b64encode(png).decode()  # what the worker downloads
+        session.engine._on_fact(fact)
+        events = [e["data"] for e in _events(store) if e["type"] == "message.inbound"]
+        await manager.shutdown()
+        return events
+
+    [inbound] = asyncio.run(scenario())
+    assert (inbound["text"], inbound["button_id"], inbound["reply_to"]) == ("1", "yes", "3EB0REMINDER")
+    assert inbound["media"]["kind"] == "image" and inbound["media"]["mime_type"] == "image/png"
+    assert inbound["media"]["size"] == len(png)
+
+
+def test_an_unscanned_qr_that_expires_leaves_no_worker_behind(tmp_path):
+    settings = _settings(tmp_path, BRIDGE_QR_FIRST_MS="300", BRIDGE_QR_CODES="1")
+
+    async def scenario():
+        manager, store, registry = _manager(settings)
+        session = await manager.start("89", "whatsmeow")
+        await _until(lambda: session.engine.worker is not None and session.engine.worker.pid is not None)
+        worker = session.engine.worker
+        session.engine._on_fact({"fact": "qr", "text": "2@qr"})
+        await _until(lambda: session.status == "failed")
+        await _until(lambda: worker.exited.is_set())
+        result = (session.reason, registry.snapshot()[0]["alive"])
+        await manager.shutdown()
+        return result
+
+    assert asyncio.run(scenario()) == ("qr_expired", False)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        ("server returned error 463", "reachout_timelocked"),
+        ("failed to send message: server returned error 429", "rate_limited"),
+        ("info query timed out", "send_timeout"),
+        ("websocket not connected", "not_connected"),
+        ("failed to get device list: unknown user", "send_failed"),
+    ],
+)
+def test_whatsmeow_send_errors_become_reasons_staff_can_act_on(error, code):
+    from whatsapp_bridge.engines.whatsmeow import send_error_code
+
+    assert send_error_code(error) == code
