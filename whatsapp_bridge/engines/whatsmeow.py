@@ -489,7 +489,8 @@ class WhatsmeowEngine(Engine):
         if self.worker is None or not self.connected:
             return None
         try:
-            result = await self.worker.call("on_whatsapp", phone=phone.lstrip("+"))
+            # whatsmeow wants international format with its "+" for IsOnWhatsApp.
+            result = await self.worker.call("on_whatsapp", phone="+" + phone.lstrip("+"))
         except WorkerError as exc:
             log.info("number check failed", extra={"organization_id": self.organization_id, "error": exc.code})
             return None
