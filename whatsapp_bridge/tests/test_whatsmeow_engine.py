@@ -329,6 +329,9 @@ def test_restart_with_a_stored_device_resumes_it_and_a_missing_device_is_a_logou
     asyncio.run(link())
     result = asyncio.run(restart())
     assert result["resumed"] == "reconnecting" and result["alive"] and result["crashes"] == 0
+    with sqlite3.connect(settings.database_url) as db:
+        # Many worker processes share this file: readers must not block the writer.
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert result["old"] == ("reconnecting", {"user": "573005550006", "device": 4, "server": "s.whatsapp.net"})
     assert result["missing"] == ("logged_out", "device_missing", None)
 
@@ -566,6 +569,7 @@ def test_whatsmeow_through_the_bridge_process(make_bridge, receiver):
     assert resp.status_code == 200 and resp.json()["engine"] == "whatsmeow"
     workers = wait_until(lambda: bridge.client.get("/api/workers").json()["workers"], message="a worker")
     assert workers[0]["organization_id"] == "81"
+    assert bridge.anon.get("/api/workers").status_code == 401
     status = bridge.wait_status("81", "failed", timeout=120)
     assert status["reason"] == "retries_exhausted"
     wait_until(lambda: "failed" in receiver.statuses("81"), message="failed event")
