@@ -224,11 +224,15 @@ async def serve(fd: int) -> None:
     worker.emit({"fact": "hello", "pid": os.getpid(), "bot_tag": os.environ.get("NEONIZE_BOT_TAG")})
 
     async def read():
-        while line := await reader.readline():
-            task = asyncio.get_running_loop().create_task(worker.handle(json.loads(line)))
-            worker._tasks.add(task)
-            task.add_done_callback(worker._tasks.discard)
-        worker.ended.set()  # the bridge went away: nobody to serve
+        try:
+            while line := await reader.readline():
+                task = asyncio.get_running_loop().create_task(worker.handle(json.loads(line)))
+                worker._tasks.add(task)
+                task.add_done_callback(worker._tasks.discard)
+        finally:
+            # EOF or a reset: the bridge went away, and a worker left running would be a second
+            # client of the same device next to the restarted bridge's.
+            worker.ended.set()
 
     reading = asyncio.get_running_loop().create_task(read())
     await worker.ended.wait()

@@ -708,3 +708,26 @@ def test_whatsmeow_send_errors_become_reasons_staff_can_act_on(error, code):
     from whatsapp_bridge.engines.whatsmeow import send_error_code
 
     assert send_error_code(error) == code
+
+
+def test_a_killed_bridge_leaves_no_worker_holding_a_clinic_s_device(make_bridge):
+    bridge = make_bridge({"BRIDGE_RECONNECT_BASE_MS": "60000", "BRIDGE_RECONNECT_MAX_MS": "60000"})
+    assert bridge.client.post("/api/start-session", json={"organization_id": "90", "engine": "whatsmeow"}).is_success
+    worker = wait_until(
+        lambda: next((w for w in bridge.client.get("/api/workers").json()["workers"] if w["pid"]), None),
+        timeout=60,
+        message="a live worker",
+    )
+    bridge.proc.kill()  # SIGKILL: no shutdown code runs in the bridge
+    bridge.proc.wait(timeout=10)
+
+    def gone():
+        try:
+            os.kill(worker["pid"], 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    # Its end of the socket closed with the bridge: the worker exits instead of living on as a
+    # second client of the same device next to the restarted bridge's.
+    wait_until(gone, timeout=30, message="the orphaned worker to exit")
