@@ -123,7 +123,10 @@ class Worker:
                     if self._hello is not None and not self._hello.done():
                         self._hello.set_result(body)
                 else:
-                    self.on_fact(body)
+                    try:
+                        self.on_fact(body)
+                    except Exception:  # one bad fact must not cut the clinic's connection
+                        log.exception("fact not handled", extra={"organization_id": self.org, "fact": body.get("fact")})
         except (ConnectionError, ValueError) as exc:
             log.warning("worker stream broke", extra={"organization_id": self.org, "error": str(exc)})
         finally:
