@@ -273,8 +273,13 @@ class WhatsmeowEngine(Engine):
         self._stopping = False
         creds = self._creds()
         jid = creds.get("jid")
+        try:
+            found = await asyncio.to_thread(whatsmeow_store.find_device, self.database_url, jid) if jid else None
+            if not jid:
+                await asyncio.to_thread(whatsmeow_store.prepare_sqlite, self.database_url)
+        except Exception as exc:  # noqa: BLE001 - sqlite3 and psycopg errors alike: retried with backoff
+            raise EngineError("store_unavailable", f"whatsmeow store: {exc}") from exc
         if jid:
-            found = await asyncio.to_thread(whatsmeow_store.find_device, self.database_url, jid)
             if found is None:
                 # whatsmeow would panic on a JID it has no row for (NewClient(nil)): the keys
                 # are gone, so this is a logged-out device, not a crash loop.
@@ -285,8 +290,6 @@ class WhatsmeowEngine(Engine):
             if found != jid:
                 self._save_creds(jid=found)
             jid = found
-        else:
-            await asyncio.to_thread(whatsmeow_store.prepare_sqlite, self.database_url)
         worker = Worker(self.organization_id, self._on_fact, self._on_exit)
         self.worker = worker
         self.registry.add(self.organization_id, worker)
@@ -392,7 +395,10 @@ class WhatsmeowEngine(Engine):
         # the keys must go regardless, so delete it ourselves.
         jid = self._creds().get("jid")
         if jid:
-            await asyncio.to_thread(whatsmeow_store.delete_device, self.database_url, jid)
+            try:
+                await asyncio.to_thread(whatsmeow_store.delete_device, self.database_url, jid)
+            except Exception:  # noqa: BLE001 - the session is logged out regardless; say what is left
+                log.exception("device row not deleted", extra={"organization_id": self.organization_id})
         self.store.save_session(self.organization_id, creds=None, linked=0)
 
     # what the worker reports

@@ -731,3 +731,16 @@ def test_a_killed_bridge_leaves_no_worker_holding_a_clinic_s_device(make_bridge)
     # Its end of the socket closed with the bridge: the worker exits instead of living on as a
     # second client of the same device next to the restarted bridge's.
     wait_until(gone, timeout=30, message="the orphaned worker to exit")
+
+
+def test_an_unreachable_key_store_is_retried_with_backoff_not_a_500(tmp_path):
+    settings = _settings(tmp_path, BRIDGE_DATABASE_URL=str(tmp_path / "missing" / "dir" / "whatsmeow.sqlite3"))
+
+    async def scenario():
+        manager, store, registry = _manager(settings)
+        session = await manager.start("91", "whatsmeow")
+        result = (session.status, registry.spawns.get("91", 0))
+        await manager.shutdown()
+        return result
+
+    assert asyncio.run(scenario()) == ("reconnecting", 0)
