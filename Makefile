@@ -18,7 +18,7 @@ export BRIDGE_EVENTS_SECRET ?= $(WHATSAPP_EVENTS_SECRET)
 export BRIDGE_EVENTS_URL ?= http://127.0.0.1:8000/whatsapp/events/
 export BRIDGE_DATA_DIR ?= $(CURDIR)/var/bridge
 
-.PHONY: help install db migrate messages browser deploy-tools run test lint bench backup clean
+.PHONY: help install db migrate messages browser deploy-tools run test lint neonize-check bench backup clean
 
 help:
 	@echo "make run   - install, migrate, load demo data and start web, worker and bridge"
@@ -69,11 +69,15 @@ run: install
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# The installed neonize and its bundled Go core are the ones pinned in whatsapp_bridge/neonize.lock.
+neonize-check: $(STAMP)
+	@$(PY) scripts/check_neonize.py
+
 # Debian's Chromium for the browser tests (Playwright never downloads a browser here).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: install browser deploy-tools lint
+test: install browser deploy-tools lint neonize-check
 	@$(DB_ENV) && export DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} && \
 	  $(PY) -m pytest $(PYTEST_ARGS) && \
 	  $(PY) -m pytest whatsapp_bridge/tests $(PYTEST_ARGS)

@@ -25,14 +25,15 @@ from .logs import current_org
 from .media import MediaRejected, MediaStore, from_body, media_response
 from .metrics import Metrics
 from .phones import InvalidPhone, to_e164
-from .schemas import CloudCredentialsBody, OrgBody, PairingCodeBody, SendMessageBody, StartSessionBody
+from .schemas import CloudCredentialsBody, OrgBody, PacingBody, PairingCodeBody, SendMessageBody, StartSessionBody
 from .sessions import SessionError, SessionManager
 from .store import Store
+from .workers import WorkerRegistry, proc_figures
 
 log = logging.getLogger("whatsapp_bridge.app")
 
 
-def _engine_factories(settings: Settings, store: Store, media: MediaStore, hub: CloudHub):
+def _engine_factories(settings: Settings, store: Store, media: MediaStore, hub: CloudHub, workers: WorkerRegistry):
     factories = {}
     if settings.sandbox:
         from .engines.sandbox import SandboxEngine, SandboxNetwork
@@ -45,7 +46,9 @@ def _engine_factories(settings: Settings, store: Store, media: MediaStore, hub: 
     def whatsmeow(org, sink):
         from .engines.whatsmeow import WhatsmeowEngine
 
-        return WhatsmeowEngine(org, sink, store, settings.database_url)
+        return WhatsmeowEngine(
+            org, sink, store, settings.database_url, workers, media_max_bytes=settings.max_media_bytes
+        )
 
     factories["whatsmeow"] = whatsmeow
     factories["cloud"] = lambda org, sink: CloudEngine(org, sink, hub)
@@ -71,10 +74,12 @@ def create_app(settings: Settings) -> FastAPI:
         queue = EventQueue(store)
         media = MediaStore(settings.media_dir, store)
         hub = CloudHub(settings, lambda: app.state.manager)
-        factories, network = _engine_factories(settings, store, media, hub)
+        workers = WorkerRegistry()
+        factories, network = _engine_factories(settings, store, media, hub, workers)
         manager = SessionManager(settings, store, queue, metrics, factories, media)
         metrics.session_counts = manager.counts
         metrics.queue_depth = store.event_depth
+        metrics.workers = workers.snapshot
         dispatcher = Dispatcher(
             queue,
             settings.events_url,
@@ -85,7 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
             metrics,
         )
         app.state.settings, app.state.store, app.state.metrics = settings, store, metrics
-        app.state.manager, app.state.network, app.state.cloud = manager, network, hub
+        app.state.manager, app.state.network = manager, network
+        app.state.cloud, app.state.workers = hub, workers
         dispatcher.start()
         await manager.boot()
         log.info("bridge ready", extra={"sessions": len(manager.sessions), "sandbox": settings.sandbox})
@@ -325,6 +331,23 @@ def create_app(settings: Settings) -> FastAPI:
             log.warning("cloud webhook refused", extra={"http_status": exc.status, "field": exc.field})
             return JSONResponse({"error": exc.error, "field": exc.field}, status_code=exc.status)
         return {"received": count}
+
+    @app.get("/api/pacing/{organization_id}", tags=["sessions"])
+    async def pacing_get(organization_id: str, request: Request):
+        session = session_or_404(request, organization_id)
+        return {"pacing": session.pacing_config.as_dict(), "own": request.app.state.store.pacing(organization_id)}
+
+    @app.put("/api/pacing/{organization_id}", tags=["sessions"])
+    async def pacing_put(organization_id: str, body: PacingBody, request: Request):
+        session = session_or_404(request, organization_id)
+        request.app.state.store.set_pacing(organization_id, body.model_dump(exclude_none=True))
+        session.apply_pacing()
+        return {"pacing": session.pacing_config.as_dict(), "own": request.app.state.store.pacing(organization_id)}
+
+    @app.get("/api/workers", tags=["operations"])
+    async def workers(request: Request):
+        """The whatsmeow worker processes: pid, RSS, threads, fds, restarts, last health answer."""
+        return {"workers": request.app.state.workers.snapshot(), "bridge": proc_figures()}
 
     @app.get("/api/health", tags=["operations"])
     async def health(request: Request):

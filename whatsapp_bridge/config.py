@@ -28,6 +28,9 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     return raw in ("1", "true", "yes", "on")
 
 
+PACING_NAMES = ("min_gap_ms", "jitter_ms", "hourly_cap", "daily_cap", "typing_ms", "warmup_days", "warmup_start")
+
+
 @dataclass(frozen=True)
 class Settings:
     api_key: str
@@ -43,15 +46,17 @@ class Settings:
     events_batch: int = 50
     events_retry_base_ms: int = 500
     events_retry_max_ms: int = 30_000
-    send_min_gap_ms: int = 3000
-    send_jitter_ms: int = 2000
-    send_hourly_cap: int = 60
+    # Pacing the operator set in the environment (unset ones come from the engine's defaults).
+    pacing_env: dict = field(default_factory=dict)
     qr_first_ms: int = 60_000
     qr_rotation_ms: int = 20_000
     qr_codes: int = 6
     reconnect_base_ms: int = 1000
     reconnect_max_ms: int = 60_000
     reconnect_max_attempts: int = 20
+    # How long an engine that reconnects by itself (whatsmeow) gets before it is rebuilt;
+    # whatsmeow forces its own reconnect after 3 min without keep-alive answers.
+    reconnect_grace_ms: int = 300_000
     sandbox_connect_ms: int = 300
     sandbox_delivered_ms: int = 1000
     sandbox_read_ms: int = 3000
@@ -140,15 +145,18 @@ def load(env: dict | None = None) -> Settings:
         events_batch=max(1, _int(env, "BRIDGE_EVENTS_BATCH", 50)),
         events_retry_base_ms=_int(env, "BRIDGE_EVENTS_RETRY_BASE_MS", 500),
         events_retry_max_ms=_int(env, "BRIDGE_EVENTS_RETRY_MAX_MS", 30_000),
-        send_min_gap_ms=_int(env, "BRIDGE_SEND_MIN_GAP_MS", 3000),
-        send_jitter_ms=_int(env, "BRIDGE_SEND_JITTER_MS", 2000),
-        send_hourly_cap=_int(env, "BRIDGE_SEND_HOURLY_CAP", 60),
+        pacing_env={
+            name: _int(env, f"BRIDGE_SEND_{name.upper()}", 0)
+            for name in PACING_NAMES
+            if env.get(f"BRIDGE_SEND_{name.upper()}", "").strip()
+        },
         qr_first_ms=_int(env, "BRIDGE_QR_FIRST_MS", 60_000),
         qr_rotation_ms=_int(env, "BRIDGE_QR_ROTATION_MS", 20_000),
         qr_codes=max(1, _int(env, "BRIDGE_QR_CODES", 6)),
         reconnect_base_ms=_int(env, "BRIDGE_RECONNECT_BASE_MS", 1000),
         reconnect_max_ms=_int(env, "BRIDGE_RECONNECT_MAX_MS", 60_000),
         reconnect_max_attempts=_int(env, "BRIDGE_RECONNECT_MAX_ATTEMPTS", 20),
+        reconnect_grace_ms=_int(env, "BRIDGE_RECONNECT_GRACE_MS", 300_000),
         sandbox_connect_ms=_int(env, "BRIDGE_SANDBOX_CONNECT_MS", 300),
         sandbox_delivered_ms=_int(env, "BRIDGE_SANDBOX_DELIVERED_MS", 1000),
         sandbox_read_ms=_int(env, "BRIDGE_SANDBOX_READ_MS", 3000),

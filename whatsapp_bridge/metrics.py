@@ -23,6 +23,17 @@ class _LiveCollector:
         depth = GaugeMetricFamily("bridge_event_queue_depth", "Events waiting to be delivered to Django")
         depth.add_metric([], self.owner.queue_depth() if self.owner.queue_depth else 0)
         yield depth
+        rows = self.owner.workers() if self.owner.workers else []
+        rss = GaugeMetricFamily("bridge_worker_rss_bytes", "Resident memory of each whatsmeow worker", labels=["org"])
+        threads = GaugeMetricFamily("bridge_worker_threads", "Threads of each whatsmeow worker", labels=["org"])
+        crashes = GaugeMetricFamily("bridge_worker_crashes", "Worker processes that died unasked", labels=["org"])
+        for row in rows:
+            rss.add_metric([row["organization_id"]], row["rss_bytes"])
+            threads.add_metric([row["organization_id"]], row["threads"])
+            crashes.add_metric([row["organization_id"]], row["crashes"])
+        yield rss
+        yield threads
+        yield crashes
 
 
 class Metrics:
@@ -30,6 +41,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.session_counts = None
         self.queue_depth = None
+        self.workers = None
         self.sends = Counter("bridge_sends", "Send requests by outcome", ["engine", "outcome"], registry=self.registry)
         self.send_latency = Histogram(
             "bridge_send_latency_seconds",

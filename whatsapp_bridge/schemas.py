@@ -210,3 +210,20 @@ class SandboxDisconnectBody(BaseModel):
 
 class SandboxPairBody(BaseModel):
     code: Annotated[str, StringConstraints(min_length=8, max_length=12)]
+
+
+_Count = Annotated[int, Field(ge=0, le=100_000)]
+_Millis = Annotated[int, Field(ge=0, le=3_600_000)]
+
+
+class PacingBody(BaseModel):
+    """An organization's own pacing; a field left out keeps the engine's or environment's value."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_gap_ms: _Millis | None = None
+    jitter_ms: _Millis | None = None
+    typing_ms: Annotated[int, Field(ge=0, le=60_000)] | None = None
+    hourly_cap: _Count | None = None
+    daily_cap: _Count | None = None
+    warmup_days: Annotated[int, Field(ge=0, le=90)] | None = None
+    warmup_start: _Count | None = None

@@ -25,7 +25,7 @@ from .engines.base import Engine, EngineError, Inbound, Media, NotConnected
 from .events import EventQueue
 from .logs import org_logger
 from .media import MediaRejected, check, public
-from .pacing import Pacer
+from .pacing import Pacer, PacingConfig, daily_limit, resolve
 from .store import Store
 
 STATUSES = ("disconnected", "connecting", "qr_ready", "connected", "reconnecting", "logged_out", "failed")
@@ -80,6 +80,7 @@ class Session:
         self.status = "disconnected"
         self.reason: str | None = None
         self.phone_number: str | None = None
+        self.reason_detail: dict | None = None
         if row:
             self.status, self.reason, self.phone_number = row["status"], row["reason"], row["phone_number"]
         self.region: str = (row or {}).get("region") or self.settings.default_region
@@ -89,14 +90,33 @@ class Session:
         self.qr_index = 0
         self._qr_deadline: float | None = None
         self.attempts = 0
+        self.pacing_config = PacingConfig()
+        self.pacer = Pacer(0, 0, 0)
         self.send_lock = asyncio.Lock()
         self._timers: dict[str, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
         self.engine: Engine = manager.make_engine(engine_name, organization_id, self)
-        s = self.settings
-        # The gap and the hourly cap protect linked devices; the Cloud API has Meta's own limits.
-        paced = self.engine.paced
-        self.pacer = Pacer(s.send_min_gap_ms, s.send_jitter_ms, s.send_hourly_cap) if paced else Pacer(0, 0, 0)
+        self.apply_pacing()
+
+    def apply_pacing(self) -> None:
+        """Engine defaults, then the environment, then this organization's own figures."""
+        if not getattr(self.engine, "paced", True):
+            # The gap and the caps protect linked devices; the Cloud API has Meta's own limits.
+            self.pacing_config = resolve({}, {}, {})
+            self.pacer.configure(0, 0, 0)
+            return
+        config = resolve(
+            getattr(self.engine, "pacing_defaults", {}),
+            self.settings.pacing_env,
+            self.store.pacing(self.org),
+        )
+        self.pacing_config = config
+        self.pacer.configure(
+            config.min_gap_ms,
+            config.jitter_ms,
+            config.hourly_cap,
+            lambda: daily_limit(config, getattr(self.engine, "linked_at", None)),
+        )
 
     # helpers
     def _spawn(self, coro, name: str | None = None) -> asyncio.Task:
@@ -126,9 +146,10 @@ class Session:
         self.qr_text = self.qr_png = self.qr_expires_at = None
         self.qr_index = 0
 
-    def _set(self, status: str, reason: str | None = None) -> None:
+    def _set(self, status: str, reason: str | None = None, detail: dict | None = None) -> None:
         changed = (status, reason) != (self.status, self.reason)
         self.status, self.reason = status, reason
+        self.reason_detail = detail
         self.store.save_session(
             self.org,
             engine=self.engine_name,
@@ -144,10 +165,12 @@ class Session:
         self.events.emit(
             self.org,
             "session.status",
-            {"status": status, "reason": reason, "phone_number": self.phone_number},
+            {"status": status, "reason": reason, "phone_number": self.phone_number}
+            | ({"detail": detail} if detail else {}),
         )
         if status in ("logged_out", "failed"):
-            self._fail_queued(f"session_{status}", f"session is {status}" + (f" ({reason})" if reason else ""))
+            why = reason + (" " + json.dumps(detail, sort_keys=True) if detail else "") if reason else ""
+            self._fail_queued(f"session_{status}", f"session is {status}" + (f" ({why})" if why else ""))
 
     @property
     def linked(self) -> bool:
@@ -160,6 +183,7 @@ class Session:
             "reason": self.reason,
             "has_qr": self.status == "qr_ready" and self.qr_text is not None,
             "phone_number": self.phone_number,
+            "reason_detail": self.reason_detail,
             "engine": self.engine_name,
             "capabilities": self.engine.capabilities(),
         }
@@ -179,7 +203,7 @@ class Session:
         try:
             await self.engine.start()
         except EngineError as exc:
-            self.log.warning("engine start failed", extra={"error_code": exc.code})
+            self.log.warning("engine start failed", extra={"error_code": exc.code, "error": exc.message})
             self.on_disconnected(exc.code)
 
     async def logout(self) -> None:
@@ -244,6 +268,7 @@ class Session:
     def on_connected(self, phone_number: str | None) -> None:
         self._cancel("qr")
         self._cancel("reconnect")
+        self._cancel("reconnect_grace")
         self._qr_deadline = None
         self._clear_qr()
         self.attempts = 0
@@ -276,6 +301,7 @@ class Session:
     async def _reconnect(self) -> None:
         if self.status in ("disconnected", "logged_out", "failed", "connected"):
             return
+        self._cancel("reconnect_grace")
         await self._engine_start()
 
     def on_logged_out(self, reason: str) -> None:
@@ -285,12 +311,26 @@ class Session:
         self.phone_number = None
         self._set("logged_out", reason)
 
-    def on_failed(self, reason: str) -> None:
+    def on_reconnecting(self, reason: str) -> None:
+        """The engine reconnects by itself (whatsmeow does): show it, and only step in when it
+        has not managed within the grace period."""
+        if self.status in ("disconnected", "logged_out", "failed"):
+            return
+        self.log.info("engine reconnecting by itself", extra={"reason": reason})
+        self._set("reconnecting")
+        if "reconnect_grace" not in self._timers:
+            self._timer("reconnect_grace", self.settings.reconnect_grace_ms / 1000, self._reconnect_stalled)
+
+    def _reconnect_stalled(self) -> None:
+        if self.status == "reconnecting":
+            self.on_disconnected("reconnect_stalled")
+
+    def on_failed(self, reason: str, detail: dict | None = None) -> None:
         for key in list(self._timers):
             self._cancel(key)
         self._spawn(self.engine.stop())
         self._clear_qr()
-        self._set("failed", reason)
+        self._set("failed", reason, detail)
 
     def on_receipt(self, whatsapp_id: str, status: str) -> None:
         row = self.store.send_by_engine_id(self.org, whatsapp_id)

@@ -44,6 +44,16 @@ CREATE UNIQUE INDEX IF NOT EXISTS sends_client_id ON sends(organization_id, clie
     WHERE client_message_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sends_engine_id ON sends(organization_id, engine_id);
 CREATE INDEX IF NOT EXISTS sends_queued ON sends(organization_id, status, created_at);
+CREATE TABLE IF NOT EXISTS contacts (
+    organization_id TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    seen_at REAL NOT NULL,
+    PRIMARY KEY (organization_id, phone)
+);
+CREATE TABLE IF NOT EXISTS pacing (
+    organization_id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS button_menus (
     organization_id TEXT NOT NULL,
     phone TEXT NOT NULL,
@@ -195,6 +205,29 @@ class Store:
     def queued_sends(self, org: str) -> list[dict[str, Any]]:
         return self._all(
             "SELECT * FROM sends WHERE organization_id=? AND status='queued' ORDER BY created_at, rowid", (org,)
+        )
+
+    # contacts a session has written with or heard from: not "new" any more (no number check,
+    # not held back by a reach-out restriction)
+    def contact_seen(self, org: str, phone: str) -> None:
+        self._exec(
+            "INSERT INTO contacts VALUES (?, ?, ?) "
+            "ON CONFLICT(organization_id, phone) DO UPDATE SET seen_at=excluded.seen_at",
+            (org, phone, time.time()),
+        )
+
+    def contact_known(self, org: str, phone: str) -> bool:
+        return self._one("SELECT 1 AS n FROM contacts WHERE organization_id=? AND phone=?", (org, phone)) is not None
+
+    # an organization's own pacing figures (only the ones it set)
+    def pacing(self, org: str) -> dict[str, int]:
+        row = self._one("SELECT body FROM pacing WHERE organization_id=?", (org,))
+        return json.loads(row["body"]) if row else {}
+
+    def set_pacing(self, org: str, values: dict[str, int]) -> None:
+        self._exec(
+            "INSERT INTO pacing VALUES (?, ?) ON CONFLICT(organization_id) DO UPDATE SET body=excluded.body",
+            (org, json.dumps(values, sort_keys=True)),
         )
 
     # numbered-button menus, for engines without native buttons

@@ -170,6 +170,20 @@ STATUS_RANK = {
 }
 
 
+# What staff read for the bridge's machine-readable failure codes; other codes show the
+# bridge's own text.
+FAILURE_REASONS = {
+    "not_on_whatsapp": _("This number has no WhatsApp account. Call the patient or correct the number."),
+    "reachout_timelocked": _(
+        "WhatsApp is not letting this clinic's number write to new contacts for now (error 463). "
+        "Patients who wrote to the clinic can still be answered."
+    ),
+    "rate_limited": _("WhatsApp is limiting how fast this number sends. It will be possible again later."),
+    "send_timeout": _("WhatsApp did not confirm this message in time. Check the chat before sending it again."),
+}
+TEMPORARY_BAN_REASON = _("WhatsApp temporarily banned the clinic's number; messages can go out again after the ban.")
+
+
 class Message(TimeStampedModel):
     """Every WhatsApp message in or out; an outbound row exists before its send is attempted."""
 
@@ -233,6 +247,14 @@ class Message(TimeStampedModel):
 
     def __str__(self):
         return f"{self.get_direction_display()} {self.phone}: {self.body[:40]}"
+
+    @property
+    def failure_reason(self) -> str:
+        if self.error_code in FAILURE_REASONS:
+            return str(FAILURE_REASONS[self.error_code])
+        if "temporary_ban" in self.error:
+            return str(TEMPORARY_BAN_REASON)
+        return self.error
 
     @property
     def is_outbound(self) -> bool:

@@ -151,3 +151,24 @@ def test_old_processed_event_ids_are_pruned(client, organization):
     now = timezone.now()
     assert prune_processed_events(timestamp=int(now.timestamp())) == 0
     assert prune_processed_events(timestamp=int((now + dt.timedelta(days=31)).timestamp())) == 1
+
+
+@pytest.mark.parametrize(
+    ("error_code", "error", "shown"),
+    [
+        ("not_on_whatsapp", "+573000000000 has no WhatsApp account", "no tiene cuenta de WhatsApp"),
+        ("reachout_timelocked", "WhatsApp restricted this number from writing to new contacts (error 463)",
+         "error 463"),
+        ("session_failed", 'session is failed (temporary_ban {"ban_code": 101})', "suspendió temporalmente"),
+    ],
+)
+def test_a_linked_device_s_failure_reason_reaches_the_message_log_in_spanish(
+    client, staff_client, organization, error_code, error, shown
+):
+    message = MessageFactory(organization=organization, status=MessageStatus.SENDING, kind=MessageKind.FREE_TEXT)
+    post(client, [event(organization, "message.status", message_id="b-9", client_message_id=str(message.pk),
+                        phone=message.phone, status="failed", error_code=error_code, error=error)])
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == ("failed", error_code)
+    html = staff_client.get(reverse("message-list"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert shown in html
