@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import sandbox_routes
 from .config import Settings
 from .engines.base import EngineError, Media
-from .errors import ApiError
+from .errors import BODY, ApiError, error_responses
 from .events import Dispatcher, EventQueue
 from .guard import Guard
 from .logs import current_org
@@ -120,7 +120,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException):
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        # Starlette's 405 carries the route's `Allow` header; keep it.
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError):
@@ -159,7 +160,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise ApiError(404, "unknown organization: no session was ever started for it", "organization_id")
         return session
 
-    @app.post("/api/start-session", tags=["sessions"])
+    @app.post("/api/start-session", tags=["sessions"], responses=error_responses(*BODY, 409))
     async def start_session(body: StartSessionBody, request: Request):
         current_org.set(body.organization_id)
         engine = body.engine
@@ -174,7 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
             await asyncio.sleep(0.05)
         return session.public_status()
 
-    @app.get("/api/qr/{organization_id}", tags=["sessions"])
+    @app.get("/api/qr/{organization_id}", tags=["sessions"], responses=error_responses(401, 404))
     async def qr(organization_id: str, request: Request):
         session = session_or_404(request, organization_id)
         if session.status != "qr_ready" or not session.qr_text:
@@ -188,11 +189,16 @@ def create_app(settings: Settings) -> FastAPI:
             "index": session.qr_index,
         }
 
-    @app.get("/api/status/{organization_id}", tags=["sessions"])
+    @app.get("/api/status/{organization_id}", tags=["sessions"], responses=error_responses(401, 404))
     async def status(organization_id: str, request: Request):
         return session_or_404(request, organization_id).public_status()
 
-    @app.post("/api/send-message", tags=["messages"])
+    @app.post(
+        "/api/send-message",
+        tags=["messages"],
+        responses={202: {"description": "Accepted and queued: sent when the session is connected and paced."},
+                   **error_responses(*BODY, 404, 409, 502)},
+    )
     async def send_message(body: SendMessageBody, request: Request):
         settings: Settings = request.app.state.settings
         if body.media is None and len(await request.body()) > settings.max_body_bytes:
@@ -208,7 +214,7 @@ def create_app(settings: Settings) -> FastAPI:
         code, answer = await session.send(body.phone, body.message, buttons, body.client_message_id, media)
         return JSONResponse(answer, status_code=code)
 
-    @app.get("/api/media/{organization_id}/{media_id}", tags=["messages"])
+    @app.get("/api/media/{organization_id}/{media_id}", tags=["messages"], responses=error_responses(401, 404, 422))
     async def media_file(organization_id: str, media_id: str, request: Request):
         """A stored file (inbound, or a send's own) of this organization; 404 for any other's."""
         session_or_404(request, organization_id)
@@ -217,12 +223,12 @@ def create_app(settings: Settings) -> FastAPI:
             raise ApiError(404, "no media with this id for this organization", "media_id")
         return media_response(found, request.app.state.manager.media.row(organization_id, media_id))
 
-    @app.post("/api/pairing-code", tags=["sessions"])
+    @app.post("/api/pairing-code", tags=["sessions"], responses=error_responses(*BODY, 404, 409, 502))
     async def pairing_code(body: PairingCodeBody, request: Request):
         session = session_or_404(request, body.organization_id)
         return {"code": await session.pairing_code(body.phone)}
 
-    @app.post("/api/logout", tags=["sessions"])
+    @app.post("/api/logout", tags=["sessions"], responses=error_responses(*BODY, 404))
     async def logout(body: OrgBody, request: Request):
         session = session_or_404(request, body.organization_id)
         await session.logout()
@@ -232,7 +238,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def health(request: Request):
         return {"status": "ok", "sessions": manager(request).counts()}
 
-    @app.get("/metrics", tags=["operations"], response_class=Response)
+    @app.get("/metrics", tags=["operations"], response_class=Response, responses=error_responses(401))
     async def metrics(request: Request):
         return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

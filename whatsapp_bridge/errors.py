@@ -2,9 +2,43 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
+
 
 class ApiError(Exception):
     def __init__(self, status: int, error: str, field: str | None = None, **extra):
         super().__init__(error)
         self.status = status
         self.body = {"error": error, **({"field": field} if field else {}), **extra}
+
+
+class ErrorBody(BaseModel):
+    """What every refusal answers; `field` names the input it is about, when there is one."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    field: str | None = None
+
+
+_DESCRIPTIONS = {
+    400: "The body is not valid JSON, or names an engine this bridge does not run.",
+    401: "Missing or invalid X-API-Key.",
+    404: "No session was ever started for this organization (or nothing is pending).",
+    409: "The session is not in a state that allows this (not linked, not showing a QR, …).",
+    410: "This QR code has expired or was already used.",
+    413: "The body is larger than the bridge accepts.",
+    422: "A field is invalid: `field` names it, `detail` lists every problem.",
+    502: "WhatsApp refused or failed the send; `error_code` says why.",
+}
+
+
+# What any route with a JSON body can answer besides its own refusals.
+BODY = (400, 401, 413, 422)
+
+
+def error_responses(*codes: int, html: bool = False) -> dict:
+    """The OpenAPI `responses` of a route's refusals, so that its schema lists every status it answers."""
+    if html:
+        return {code: {"description": _DESCRIPTIONS[code], "content": {"text/html": {"schema": {"type": "string"}}}}
+                for code in codes}
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}

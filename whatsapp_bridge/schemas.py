@@ -34,6 +34,10 @@ OrganizationId = Annotated[
 ]
 
 
+# Any format a person types; a number that is not one answers 422 naming `phone`.
+Phone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 def _phone(value: str) -> str:
     try:
         return to_e164(value)
@@ -78,7 +82,7 @@ class MediaBody(BaseModel):
 
 
 class SendMessageBody(OrgBody):
-    phone: str
+    phone: Phone
     # Declared before `message` and `buttons` so that their validators can see it.
     media: MediaBody | None = None
     # Required for a text send; with media it is the caption and may be left out.
@@ -113,7 +117,7 @@ class SendMessageBody(OrgBody):
 
 
 class PairingCodeBody(OrgBody):
-    phone: str
+    phone: Phone
 
     @field_validator("phone")
     @classmethod
@@ -122,7 +126,7 @@ class PairingCodeBody(OrgBody):
 
 
 class SandboxReplyBody(BaseModel):
-    phone: str
+    phone: Phone
     text: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
     button_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     # A file from the patient; `text` is then its caption and may be left out.
