@@ -120,8 +120,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException):
-        # Starlette's 405 carries the route's `Allow` header; keep it.
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        # Starlette's 405 carries the route's `Allow` header; keep it. FastAPI's only 400 is an unreadable body.
+        field = {"field": "body"} if exc.status_code == 400 else {}
+        return JSONResponse({"error": str(exc.detail), **field}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError):

@@ -186,3 +186,11 @@ def test_the_unread_endpoint_answers_the_badge_text(staff_client, organization, 
     assert staff_client.get(reverse("inbox-unread")).content == b""
     _conversation(organization)
     assert staff_client.get(reverse("inbox-unread")).content == b"1"
+
+
+def test_a_canned_reply_with_a_nul_byte_gets_a_form_error_on_its_field_and_is_not_saved(staff_client):
+    response = staff_client.post(reverse("canned-reply-list"), {"title": "Horario", "body": "Abrimos\x00 a las 8"})
+
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.context["form"].errors["body"]
+    assert not services.CannedReply.objects.exists()

@@ -203,3 +203,16 @@ def test_export_to_xlsx(staff_client, organization):
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[1][1:4] == ["111", "José", "Peña"]
     assert response["Content-Disposition"].endswith('.xlsx"')
+
+
+def test_a_csv_cell_with_a_nul_byte_is_an_error_of_its_column_and_the_preview_is_kept(organization, staff_user):
+    rows = [GOOD_ROWS[0], ["CC", "52123456", "Ma\x00ría", "Núñez", "", "F", "3109876543", "", "no"]]
+
+    preview = patient_import_preview(organization=organization, actor=staff_user, upload=_csv(rows))
+
+    [bad] = preview.error_rows
+    assert bad["line"] == 3 and list(bad["errors"]) == ["first_name"]
+    assert PatientImport.objects.get(pk=preview.pk).rows[1]["data"]["first_name"] == "Ma\ufffdría"
+    with pytest.raises(ApplicationError):
+        patient_import_confirm(patient_import=preview, actor=staff_user)
+    assert Patient.objects.count() == 0
