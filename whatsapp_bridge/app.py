@@ -176,7 +176,7 @@ def create_app(settings: Settings) -> FastAPI:
             await asyncio.sleep(0.05)
         return session.public_status()
 
-    @app.get("/api/qr/{organization_id}", tags=["sessions"], responses=error_responses(401, 404))
+    @app.get("/api/qr/{organization_id}", tags=["sessions"], responses=error_responses(401, 404, 422))
     async def qr(organization_id: str, request: Request):
         session = session_or_404(request, organization_id)
         if session.status != "qr_ready" or not session.qr_text:
@@ -190,7 +190,7 @@ def create_app(settings: Settings) -> FastAPI:
             "index": session.qr_index,
         }
 
-    @app.get("/api/status/{organization_id}", tags=["sessions"], responses=error_responses(401, 404))
+    @app.get("/api/status/{organization_id}", tags=["sessions"], responses=error_responses(401, 404, 422))
     async def status(organization_id: str, request: Request):
         return session_or_404(request, organization_id).public_status()
 

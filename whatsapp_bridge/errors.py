@@ -27,6 +27,7 @@ _DESCRIPTIONS = {
     409: "The session is not in a state that allows this (not linked, not showing a QR, …).",
     410: "This QR code has expired or was already used.",
     413: "The body is larger than the bridge accepts.",
+    # FastAPI lists 422 for every route with parameters; this is the body it answers with.
     422: "A field is invalid: `field` names it, `detail` lists every problem.",
     502: "WhatsApp refused or failed the send; `error_code` says why.",
 }

@@ -37,7 +37,11 @@ async def phones_page():
     return HTMLResponse(PAGE)
 
 
-@router.get("/sandbox/scan/{token}", response_class=HTMLResponse, responses=error_responses(400, 404, 410, html=True))
+@router.get(
+    "/sandbox/scan/{token}",
+    response_class=HTMLResponse,
+    responses={**error_responses(400, 404, 410, html=True), **error_responses(422)},
+)
 async def scan(token: str, request: Request, phone: str | None = None):
     """Opening the QR's link in a browser is the simulated phone scanning it."""
     if phone:
@@ -71,7 +75,7 @@ async def enter_pairing_code(body: SandboxPairBody, request: Request):
     return {"organization_id": org, "phone_number": phone}
 
 
-@router.get("/sandbox/api/{organization_id}/messages", responses=error_responses(401, 404))
+@router.get("/sandbox/api/{organization_id}/messages", responses=error_responses(401, 404, 422))
 async def messages(organization_id: str, request: Request, phone: str | None = None, direction: str = "out"):
     _engine(request, organization_id)
     rows = request.app.state.store.sandbox_messages(organization_id)
@@ -141,7 +145,7 @@ async def disconnect(organization_id: str, request: Request, body: SandboxDiscon
     return request.app.state.manager.get(organization_id).public_status()
 
 
-@router.post("/sandbox/api/{organization_id}/logout", responses=error_responses(401, 404, 409))
+@router.post("/sandbox/api/{organization_id}/logout", responses=error_responses(401, 404, 409, 422))
 async def phone_logout(organization_id: str, request: Request):
     """The user removes the linked device from the phone."""
     engine = _engine(request, organization_id)
