@@ -85,6 +85,9 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError({exc.field or "non_field_errors": [exc.message]})
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, exceptions.ParseError):
+        # A body that is not JSON at all: the field at fault is the body itself.
+        exc = exceptions.ValidationError({"body": [str(exc.detail)]})
 
     response = drf_exception_handler(exc, context)
     if response is None:
