@@ -156,10 +156,11 @@ def start_stack(log_dir: Path, bridge_data: Path, *, database_name: str = DATABA
     if with_worker:
         stack.start("worker", sys.executable, "manage.py", "procrastinate", "worker")
     try:
+        # Generous: on a busy 2-core machine a cold start of either process can take tens of seconds.
         wait_until(lambda: httpx.get(f"{bridge_url}/api/health", timeout=2).status_code == 200,
-                   message="the bridge to answer")
+                   timeout=120, message="the bridge to answer")
         wait_until(lambda: httpx.get(f"{web_url}/api/health", timeout=2).status_code == 200,
-                   message="the web server to answer")
+                   timeout=120, message="the web server to answer")
     except AssertionError:
         stack.stop_all()
         raise
