@@ -67,4 +67,11 @@ class AutoSchema(SpectacularAutoSchema):
         if isinstance(field, serializers.TimeField):
             return {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
                     "example": "08:30:00", **({"readOnly": True} if field.read_only else {})}
-        return super()._map_serializer_field(field, direction, bypass_extensions)
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.BooleanField) and direction == "request" and schema.get("type") == "boolean":
+            # DRF also reads 1/0 and "yes"/"no"-like text as booleans: say so rather than refuse them.
+            spelled = sorted({value for value in field.TRUE_VALUES | field.FALSE_VALUES if not isinstance(value, bool)},
+                             key=repr)
+            schema = {**{k: v for k, v in schema.items() if k != "type"},
+                      "anyOf": [{"type": "boolean"}, {"enum": spelled}]}
+        return schema
