@@ -11,8 +11,9 @@ from rest_framework.throttling import ScopedRateThrottle
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="The first problem, prefixed with its field (`field: message`).")
     code = serializers.CharField(help_text="`invalid` for bad input, else DRF's code (`not_found`, …).")
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
-                                   help_text="Every invalid field with its messages; `non_field_errors` for the rest.")
+    fields = serializers.DictField(child=serializers.JSONField(),
+                                   help_text="Every invalid field with its messages (`non_field_errors` for the "
+                                             "rest); a nested input has an object of the same shape instead.")
 
 
 _ERRORS = {
@@ -24,6 +25,14 @@ _ERRORS = {
     "415": "The body is not JSON, a form or a multipart form.",
     "429": "Too many attempts: wait and retry.",
 }
+
+
+def _model_field_is_blank(field) -> bool:
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    try:
+        return bool(model and model._meta.get_field(field.source).blank)
+    except Exception:  # noqa: BLE001 - a source that is no model field (a property, a dotted path)
+        return False
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -44,7 +53,8 @@ class AutoSchema(SpectacularAutoSchema):
                 parameter["allowEmptyValue"] = True
         has_body = "requestBody" in operation
         codes = []
-        if has_body or any(p["in"] == "query" for p in parameters):
+        # A change may also be refused for the state it finds (a closed order, a signed visit): 400 too.
+        if has_body or self.method != "GET" or any(p["in"] == "query" for p in parameters):
             codes.append("400")
         if any(requirement for requirement in operation.get("security", [])):
             codes += ["401", "403"]
@@ -68,6 +78,15 @@ class AutoSchema(SpectacularAutoSchema):
             return {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
                     "example": "08:30:00", **({"readOnly": True} if field.read_only else {})}
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "response" and isinstance(field, serializers.ChoiceField) and not field.allow_blank \
+                and _model_field_is_blank(field):
+            # A read-only choice of a blank=True model field answers "" until it is set.
+            return {"oneOf": [schema, {"type": "string", "enum": [""]}]}
+        if direction == "request" and type(field) is serializers.CharField and schema.get("type") == "string":
+            # DRF's CharField also takes a number and stores its text.
+            return {**{k: v for k, v in schema.items() if k in ("description", "default", "title")},
+                    "anyOf": [{k: v for k, v in schema.items() if k not in ("description", "default", "title")},
+                              {"type": "number"}]}
         if isinstance(field, serializers.BooleanField) and direction == "request" and schema.get("type") == "boolean":
             # DRF also reads 1/0 and "yes"/"no"-like text as booleans: say so rather than refuse them.
             spelled = sorted({value for value in field.TRUE_VALUES | field.FALSE_VALUES if not isinstance(value, bool)},
