@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.organizations.middleware.CurrentOrganizationMiddleware",
+    "apps.common.middleware.UnstorableInputMiddleware",
     # Last, as django-axes asks, so that lockouts see the final request.
     "axes.middleware.AxesMiddleware",
 ]
@@ -202,7 +203,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["apps.organizations.api.permissions.IsOrganizationMember"],
     "DEFAULT_PAGINATION_CLASS": "opticaapp.api.StandardPagination",
     "PAGE_SIZE": 25,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "opticaapp.schema.AutoSchema",
+    # The API speaks JSON only (415 otherwise), as documented: forms would read booleans and empty
+    # values by HTML's rules rather than the schema's.
+    "DEFAULT_PARSER_CLASSES": ["opticaapp.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "opticaapp.api.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_THROTTLE_RATES": {"login": env.str("API_LOGIN_THROTTLE", default="10/min")},

@@ -36,6 +36,8 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
 ]
 
+handler404 = views.page_not_found
+
 admin.site.site_header = "OpticaApp"
 admin.site.site_title = "OpticaApp"
 

@@ -18,7 +18,7 @@ from . import sandbox_routes
 from .config import Settings
 from .engines.base import EngineError, Media
 from .engines.cloud import CloudEngine, CloudHub, Credentials, GraphError, WebhookRefused
-from .errors import ApiError
+from .errors import BODY, ApiError, error_responses
 from .events import Dispatcher, EventQueue
 from .guard import Guard
 from .logs import current_org
@@ -131,7 +131,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException):
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        # Starlette's 405 carries the route's `Allow` header; keep it. FastAPI's only 400 is an unreadable body.
+        field = {"field": "body"} if exc.status_code == 400 else {}
+        return JSONResponse({"error": str(exc.detail), **field}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError):
@@ -184,7 +186,7 @@ def create_app(settings: Settings) -> FastAPI:
             await asyncio.sleep(0.05)
         return status_body(session)
 
-    @app.post("/api/start-session", tags=["sessions"])
+    @app.post("/api/start-session", tags=["sessions"], responses=error_responses(*BODY, 409))
     async def start_session(body: StartSessionBody, request: Request):
         current_org.set(body.organization_id)
         engine = body.engine
@@ -193,7 +195,7 @@ def create_app(settings: Settings) -> FastAPI:
         session = await manager(request).start(body.organization_id, engine, body.default_region)
         return await settled(session)
 
-    @app.post("/api/cloud/credentials", tags=["sessions"])
+    @app.post("/api/cloud/credentials", tags=["sessions"], responses=error_responses(*BODY, 409, 502))
     async def cloud_credentials(body: CloudCredentialsBody, request: Request):
         """Connect an organization to the Cloud API; the credentials are checked with Meta first."""
         current_org.set(body.organization_id)
@@ -220,7 +222,7 @@ def create_app(settings: Settings) -> FastAPI:
             await session.engine.start()  # new credentials while connected: the number may have changed
         return await settled(session)
 
-    @app.get("/api/qr/{organization_id}", tags=["sessions"])
+    @app.get("/api/qr/{organization_id}", tags=["sessions"], responses=error_responses(401, 404, 422))
     async def qr(organization_id: str, request: Request):
         session = session_or_404(request, organization_id)
         if session.status != "qr_ready" or not session.qr_text:
@@ -234,7 +236,7 @@ def create_app(settings: Settings) -> FastAPI:
             "index": session.qr_index,
         }
 
-    @app.get("/api/status/{organization_id}", tags=["sessions"])
+    @app.get("/api/status/{organization_id}", tags=["sessions"], responses=error_responses(401, 404, 422))
     async def status(organization_id: str, request: Request):
         current_org.set(organization_id)
         session = manager(request).get(organization_id)
@@ -245,7 +247,12 @@ def create_app(settings: Settings) -> FastAPI:
         await session.engine.refresh_details()
         return status_body(session)
 
-    @app.post("/api/send-message", tags=["messages"])
+    @app.post(
+        "/api/send-message",
+        tags=["messages"],
+        responses={202: {"description": "Accepted and queued: sent when the session is connected and paced."},
+                   **error_responses(*BODY, 404, 409, 502)},
+    )
     async def send_message(body: SendMessageBody, request: Request):
         settings: Settings = request.app.state.settings
         if body.media is None and len(await request.body()) > settings.max_body_bytes:
@@ -287,7 +294,7 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({**answer, "field": field}, status_code=422)
         return JSONResponse(answer, status_code=code)
 
-    @app.get("/api/media/{organization_id}/{media_id}", tags=["messages"])
+    @app.get("/api/media/{organization_id}/{media_id}", tags=["messages"], responses=error_responses(401, 404, 422))
     async def media_file(organization_id: str, media_id: str, request: Request):
         """A stored file (inbound, or a send's own) of this organization; 404 for any other's."""
         session_or_404(request, organization_id)
@@ -296,7 +303,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise ApiError(404, "no media with this id for this organization", "media_id")
         return media_response(found, request.app.state.manager.media.row(organization_id, media_id))
 
-    @app.post("/api/pairing-code", tags=["sessions"])
+    @app.post("/api/pairing-code", tags=["sessions"], responses=error_responses(*BODY, 404, 409, 502))
     async def pairing_code(body: PairingCodeBody, request: Request):
         session = session_or_404(request, body.organization_id)
         if not session.engine.supports_pairing_code:
@@ -304,13 +311,13 @@ def create_app(settings: Settings) -> FastAPI:
                            session_status=session.status)
         return {"code": await session.pairing_code(body.phone)}
 
-    @app.post("/api/logout", tags=["sessions"])
+    @app.post("/api/logout", tags=["sessions"], responses=error_responses(*BODY, 404))
     async def logout(body: OrgBody, request: Request):
         session = session_or_404(request, body.organization_id)
         await session.logout()
         return session.public_status()
 
-    @app.get("/webhooks/whatsapp", tags=["cloud"], response_class=Response)
+    @app.get("/webhooks/whatsapp", tags=["cloud"], response_class=Response, responses=error_responses(400, 403))
     async def webhook_verify(request: Request):
         """Meta's subscription check: echo hub.challenge when hub.verify_token is a connected account's."""
         q = request.query_params
@@ -322,7 +329,7 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"error": exc.error, "field": exc.field}, status_code=exc.status)
         return Response(challenge, media_type="text/plain")
 
-    @app.post("/webhooks/whatsapp", tags=["cloud"])
+    @app.post("/webhooks/whatsapp", tags=["cloud"], responses=error_responses(400, 401, 404, 503))
     async def webhook_receive(request: Request):
         body = await request.body()
         try:
@@ -332,19 +339,19 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"error": exc.error, "field": exc.field}, status_code=exc.status)
         return {"received": count}
 
-    @app.get("/api/pacing/{organization_id}", tags=["sessions"])
+    @app.get("/api/pacing/{organization_id}", tags=["sessions"], responses=error_responses(401, 404, 422))
     async def pacing_get(organization_id: str, request: Request):
         session = session_or_404(request, organization_id)
         return {"pacing": session.pacing_config.as_dict(), "own": request.app.state.store.pacing(organization_id)}
 
-    @app.put("/api/pacing/{organization_id}", tags=["sessions"])
+    @app.put("/api/pacing/{organization_id}", tags=["sessions"], responses=error_responses(*BODY, 404))
     async def pacing_put(organization_id: str, body: PacingBody, request: Request):
         session = session_or_404(request, organization_id)
         request.app.state.store.set_pacing(organization_id, body.model_dump(exclude_none=True))
         session.apply_pacing()
         return {"pacing": session.pacing_config.as_dict(), "own": request.app.state.store.pacing(organization_id)}
 
-    @app.get("/api/workers", tags=["operations"])
+    @app.get("/api/workers", tags=["operations"], responses=error_responses(401))
     async def workers(request: Request):
         """The whatsmeow worker processes: pid, RSS, threads, fds, restarts, last health answer."""
         return {"workers": request.app.state.workers.snapshot(), "bridge": proc_figures()}
@@ -353,7 +360,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def health(request: Request):
         return {"status": "ok", "sessions": manager(request).counts()}
 
-    @app.get("/metrics", tags=["operations"], response_class=Response)
+    @app.get("/metrics", tags=["operations"], response_class=Response, responses=error_responses(401))
     async def metrics(request: Request):
         return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -122,6 +122,13 @@ def load(env: dict | None = None) -> Settings:
     database_url = env.get("BRIDGE_DATABASE_URL", "").strip() or str(data_dir / "whatsmeow.sqlite3")
     sandbox = _bool(env, "BRIDGE_SANDBOX", True)
     engines = ("sandbox", "whatsmeow", "cloud") if sandbox else ("whatsmeow", "cloud")
+    # A bridge that must never reach WhatsApp (the fuzz run, demos) can keep only some engines.
+    chosen = [name.strip() for name in env.get("BRIDGE_ENGINES", "").split(",") if name.strip()]
+    if chosen:
+        unknown = sorted(set(chosen) - set(engines))
+        if unknown:
+            raise ConfigError(f"BRIDGE_ENGINES names engines this bridge does not have: {', '.join(unknown)}")
+        engines = tuple(name for name in engines if name in chosen)
     default_engine = env.get("BRIDGE_DEFAULT_ENGINE", "").strip() or ("sandbox" if sandbox else "whatsmeow")
     if default_engine not in engines:
         raise ConfigError(f"BRIDGE_DEFAULT_ENGINE must be one of {', '.join(engines)}, got {default_engine!r}")

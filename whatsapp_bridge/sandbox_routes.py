@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from .engines.sandbox import SandboxEngine, SandboxError
-from .errors import ApiError
+from .errors import BODY, ApiError, error_responses
 from .logs import current_org
 from .media import from_body, media_response, public
 from .phones import InvalidPhone, to_e164
@@ -37,7 +37,11 @@ async def phones_page():
     return HTMLResponse(PAGE)
 
 
-@router.get("/sandbox/scan/{token}", response_class=HTMLResponse)
+@router.get(
+    "/sandbox/scan/{token}",
+    response_class=HTMLResponse,
+    responses={**error_responses(400, 404, 410, html=True), **error_responses(422)},
+)
 async def scan(token: str, request: Request, phone: str | None = None):
     """Opening the QR's link in a browser is the simulated phone scanning it."""
     if phone:
@@ -55,13 +59,13 @@ async def scan(token: str, request: Request, phone: str | None = None):
     return HTMLResponse(confirmation_page("WhatsApp linked", body, ok=True))
 
 
-@router.get("/sandbox/api/sessions")
+@router.get("/sandbox/api/sessions", responses=error_responses(401))
 async def sandbox_sessions(request: Request):
     sessions = request.app.state.manager.sessions.values()
     return {"sessions": [s.public_status() for s in sessions if s.engine_name == "sandbox"]}
 
 
-@router.post("/sandbox/api/pair")
+@router.post("/sandbox/api/pair", responses=error_responses(*BODY, 404))
 async def enter_pairing_code(body: SandboxPairBody, request: Request):
     """Typing a pairing code on the simulated phone links the session that asked for it."""
     try:
@@ -71,7 +75,7 @@ async def enter_pairing_code(body: SandboxPairBody, request: Request):
     return {"organization_id": org, "phone_number": phone}
 
 
-@router.get("/sandbox/api/{organization_id}/messages")
+@router.get("/sandbox/api/{organization_id}/messages", responses=error_responses(401, 404, 422))
 async def messages(organization_id: str, request: Request, phone: str | None = None, direction: str = "out"):
     _engine(request, organization_id)
     rows = request.app.state.store.sandbox_messages(organization_id)
@@ -104,7 +108,7 @@ def _media_of(store, organization_id: str, media_id: str | None) -> dict | None:
     return public(row) if row else None
 
 
-@router.get("/sandbox/api/{organization_id}/media/{media_id}")
+@router.get("/sandbox/api/{organization_id}/media/{media_id}", responses=error_responses(401, 404, 422))
 async def phone_media(organization_id: str, media_id: str, request: Request):
     """A file as the simulated phone holds it (what it was sent, or what it sent)."""
     _engine(request, organization_id)
@@ -115,7 +119,7 @@ async def phone_media(organization_id: str, media_id: str, request: Request):
     return media_response(found, store.row(organization_id, media_id))
 
 
-@router.post("/sandbox/api/{organization_id}/reply")
+@router.post("/sandbox/api/{organization_id}/reply", responses=error_responses(*BODY, 404, 409))
 async def reply(organization_id: str, body: SandboxReplyBody, request: Request):
     """A patient writes to the clinic: free text, the id of a button they were sent, or a file."""
     engine = _engine(request, organization_id)
@@ -133,7 +137,7 @@ async def reply(organization_id: str, body: SandboxReplyBody, request: Request):
     return {"message_id": message_id}
 
 
-@router.post("/sandbox/api/{organization_id}/disconnect")
+@router.post("/sandbox/api/{organization_id}/disconnect", responses=error_responses(*BODY, 404))
 async def disconnect(organization_id: str, request: Request, body: SandboxDisconnectBody | None = None):
     """The connection drops; with `seconds`, the network stays unreachable that long."""
     engine = _engine(request, organization_id)
@@ -141,7 +145,7 @@ async def disconnect(organization_id: str, request: Request, body: SandboxDiscon
     return request.app.state.manager.get(organization_id).public_status()
 
 
-@router.post("/sandbox/api/{organization_id}/logout")
+@router.post("/sandbox/api/{organization_id}/logout", responses=error_responses(401, 404, 409, 422))
 async def phone_logout(organization_id: str, request: Request):
     """The user removes the linked device from the phone."""
     engine = _engine(request, organization_id)

@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -27,11 +28,19 @@ def _org_to_str(value):
     return value.strip() if isinstance(value, str) else value
 
 
+_ORG_PATTERN = r"^[A-Za-z0-9_.-]+$"
+# Callers of the Node server this bridge replaces sent numbers as well as strings.
 OrganizationId = Annotated[
     str,
     BeforeValidator(_org_to_str),
-    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"),
+    StringConstraints(min_length=1, max_length=64, pattern=_ORG_PATTERN),
+    WithJsonSchema({"anyOf": [{"type": "string", "minLength": 1, "maxLength": 64, "pattern": _ORG_PATTERN},
+                              {"type": "integer"}]}),
 ]
+
+
+# Any format a person types; a number that is not one answers 422 naming `phone`.
+Phone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 def _phone(value: str) -> str:
@@ -41,8 +50,12 @@ def _phone(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+# Strict: a JSON body is read as its schema says ("5" is not a number, false is not 0).
+STRICT = ConfigDict(extra="ignore", strict=True)
+
+
 class OrgBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = STRICT
     organization_id: OrganizationId
 
 
@@ -66,12 +79,15 @@ class StartSessionBody(OrgBody):
 
 
 class Button(BaseModel):
+    model_config = STRICT
     id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     title: Annotated[str, StringConstraints(min_length=1, max_length=20)]
 
 
 class MediaBody(BaseModel):
     """A file inside a JSON body: its bytes base64-encoded in `data` (standard alphabet, padded)."""
+
+    model_config = STRICT
 
     kind: Literal["image", "document", "audio", "video"]
     mime_type: Annotated[str, StringConstraints(min_length=3, max_length=127)]
@@ -181,7 +197,7 @@ class CloudCredentialsBody(OrgBody):
 
 
 class PairingCodeBody(OrgBody):
-    phone: str
+    phone: Phone
 
     @field_validator("phone")
     @classmethod
@@ -190,7 +206,8 @@ class PairingCodeBody(OrgBody):
 
 
 class SandboxReplyBody(BaseModel):
-    phone: str
+    model_config = STRICT
+    phone: Phone
     text: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
     button_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     # A file from the patient; `text` is then its caption and may be left out.
@@ -205,10 +222,12 @@ class SandboxReplyBody(BaseModel):
 
 
 class SandboxDisconnectBody(BaseModel):
+    model_config = STRICT
     seconds: Annotated[float, Field(ge=0, le=3600)] = 0
 
 
 class SandboxPairBody(BaseModel):
+    model_config = STRICT
     code: Annotated[str, StringConstraints(min_length=8, max_length=12)]
 
 

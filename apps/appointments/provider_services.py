@@ -81,7 +81,7 @@ def time_off_delete(*, time_off: TimeOff) -> None:
     time_off.delete()
 
 
-def appointment_type_create(*, organization, name: str, duration_minutes: int, color: str = "#6c757d",
+def appointment_type_create(*, organization, name: str, duration_minutes: int = 30, color: str = "#6c757d",
                             is_active: bool = True) -> AppointmentType:
     if AppointmentType.objects.filter(organization=organization, name__iexact=name).exists():
         raise ApplicationError(_("There is already a type with this name."), field="name")

@@ -37,6 +37,7 @@ from apps.appointments.services import (
 )
 from apps.appointments.transitions import FRONT_DESK_STATUSES, next_statuses
 from apps.common.exceptions import ApplicationError
+from apps.common.validation import MAX_DAY, MIN_DAY, is_whole_number
 from apps.organizations.models import MANAGER_ROLES
 from apps.organizations.roles import role_required
 from apps.organizations.scoping import get_scoped_or_404, scoped
@@ -63,14 +64,16 @@ def _local_today(request) -> dt.date:
 
 def _parse_date(value, default: dt.date) -> dt.date:
     try:
-        return dt.date.fromisoformat(value) if value else default
+        day = dt.date.fromisoformat(value) if value else default
     except ValueError:
         return default
+    # The calendar steps a week either way: the first and last days Python knows have no neighbours.
+    return day if MIN_DAY <= day <= MAX_DAY else default
 
 
 def _selected_provider(request):
     provider_id = request.GET.get("provider")
-    if not provider_id or not provider_id.isdigit():
+    if not is_whole_number(provider_id):
         return None
     return get_scoped_or_404(Provider, request.organization, pk=provider_id)
 
@@ -119,7 +122,7 @@ def _initial_booking(request) -> dict:
             initial.update(date=moment.date(), time=moment.time().replace(second=0, microsecond=0))
     for name, model in (("provider", Provider), ("appointment_type", AppointmentType)):
         value = request.GET.get(name)
-        if value and value.isdigit():
+        if is_whole_number(value):
             initial[name] = scoped(model, request.organization).filter(pk=value).first()
     return initial
 
@@ -128,7 +131,7 @@ def _initial_patient(request, form):
     from apps.patients.models import Patient
 
     value = form.data.get("patient") if form.is_bound else request.GET.get("patient")
-    if value and str(value).isdigit():
+    if is_whole_number(value):
         return scoped(Patient, request.organization).filter(pk=value).first()
     return None
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from apps.appointments.models import Appointment
 from apps.common.exceptions import ApplicationError
+from apps.common.validation import is_whole_number
 from apps.inbox import selectors, services
 from apps.inbox.forms import CannedReplyForm, ReplyForm
 from apps.inbox.models import CannedReply, ConversationState
@@ -126,7 +127,7 @@ def conversation_assign(request, pk):
     raw = request.POST.get("assigned_to", "")
     if raw == "me":
         user = request.user
-    elif raw.isdigit():
+    elif is_whole_number(raw):
         membership = selectors.assignable_members(organization=request.organization).filter(user_id=int(raw)).first()
         if membership is None:
             messages.error(request, _("Choose a member of this clinic."))

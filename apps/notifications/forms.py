@@ -5,6 +5,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.validation import validate_day_in_range
 from apps.notifications.models import (
     Direction,
     MessageKind,
@@ -95,8 +96,10 @@ class MessageFilterForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("Any kind"))] + MessageKind.choices)
     direction = forms.ChoiceField(label=_("Direction"), required=False,
                                   choices=[("", _("Both directions"))] + Direction.choices)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                validators=[validate_day_in_range])
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                              validators=[validate_day_in_range])
 
 
 class FreeTextForm(forms.Form):

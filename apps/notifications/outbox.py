@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus, EventSource
 from apps.common.exceptions import ApplicationError
+from apps.common.validation import is_whole_number
 from apps.notifications.models import (
     STATUS_RANK,
     AlertKind,
@@ -292,7 +293,7 @@ def message_status_apply(*, organization, data: dict, at: dt.datetime) -> Messag
     outbound = Message.objects.select_for_update(of=("self",)).filter(organization=organization,
                                                                        direction=Direction.OUTBOUND)
     client_id = str(data.get("client_message_id") or "")
-    message = outbound.filter(pk=int(client_id)).first() if client_id.isdigit() else None
+    message = outbound.filter(pk=int(client_id)).first() if is_whole_number(client_id) else None
     if message is None and data.get("message_id"):
         message = outbound.filter(bridge_message_id=str(data["message_id"])).first()
     status = data.get("status")

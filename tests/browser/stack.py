@@ -72,6 +72,7 @@ class Stack:
     bridge_url: str
     env: dict
     log_dir: Path
+    database_name: str = DATABASE_NAME
     processes: dict = field(default_factory=dict)
     graph: object = None  # the local stand-in for Meta's Graph API (cloud engine)
 
@@ -107,7 +108,7 @@ class Stack:
 
     def sql(self, query: str, params=()) -> list[tuple]:
         """Read what the processes committed (ids, statuses): the test's view of the database."""
-        with psycopg.connect(**_connect_kwargs(self.env["DATABASE_URL"], DATABASE_NAME)) as conn:
+        with psycopg.connect(**_connect_kwargs(self.env["DATABASE_URL"], self.database_name)) as conn:
             return conn.execute(query, params).fetchall()
 
     def bridge(self, method: str, path: str, **kwargs) -> httpx.Response:
@@ -115,18 +116,19 @@ class Stack:
         return httpx.request(method, f"{self.bridge_url}{path}", headers=headers, timeout=10, **kwargs)
 
 
-def start_stack(log_dir: Path, bridge_data: Path) -> Stack:
+def start_stack(log_dir: Path, bridge_data: Path, *, database_name: str = DATABASE_NAME, extra_env: dict | None = None,
+                with_worker: bool = True) -> Stack:
     from whatsapp_bridge.tests.graph_server import GraphServer
 
     base_url = os.environ["DATABASE_URL"]
-    recreate_database(base_url, DATABASE_NAME)
+    recreate_database(base_url, database_name)
     web_port, bridge_port = free_port(), free_port()
     web_url, bridge_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{bridge_port}"
     graph = GraphServer().start()
     graph.webhook_url = f"{bridge_url}/webhooks/whatsapp"
     env = {
         **os.environ,
-        "DATABASE_URL": database_url_for(base_url, DATABASE_NAME),
+        "DATABASE_URL": database_url_for(base_url, database_name),
         "DJANGO_DEBUG": "1",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": web_url,
@@ -152,19 +154,23 @@ def start_stack(log_dir: Path, bridge_data: Path) -> Stack:
         "GUNICORN_THREADS": "4",
         "GUNICORN_ACCESS_LOG": str(log_dir / "access.log"),
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
-    stack = Stack(web_url=web_url, bridge_url=bridge_url, env=env, log_dir=log_dir, graph=graph)
+    stack = Stack(web_url=web_url, bridge_url=bridge_url, env=env, log_dir=log_dir, graph=graph,
+                  database_name=database_name)
     stack.manage("migrate", "--noinput", "-v", "0")
     stack.manage("seed_demo")
     venv_bin = Path(sys.executable).parent
     stack.start("bridge", sys.executable, "-m", "whatsapp_bridge")
     stack.start("web", str(venv_bin / "gunicorn"), "opticaapp.wsgi:application", "-c", "deploy/gunicorn.conf.py")
-    stack.start("worker", sys.executable, "manage.py", "procrastinate", "worker")
+    if with_worker:
+        stack.start("worker", sys.executable, "manage.py", "procrastinate", "worker")
     try:
+        # Generous: on a busy 2-core machine a cold start of either process can take tens of seconds.
         wait_until(lambda: httpx.get(f"{bridge_url}/api/health", timeout=2).status_code == 200,
-                   message="the bridge to answer")
+                   timeout=120, message="the bridge to answer")
         wait_until(lambda: httpx.get(f"{web_url}/api/health", timeout=2).status_code == 200,
-                   message="the web server to answer")
+                   timeout=120, message="the web server to answer")
     except AssertionError:
         stack.stop_all()
         raise

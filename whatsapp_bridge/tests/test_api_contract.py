@@ -158,3 +158,48 @@ def test_wrong_phone_on_scan_link_is_refused(bridge):
     qr = bridge.client.get("/api/qr/14").json()
     assert httpx.get(qr["qr_text"], params={"phone": "123"}).status_code == 400
     assert bridge.status("14")["status"] == "qr_ready"
+
+
+def test_a_method_a_route_does_not_take_is_405_with_allow(bridge):
+    resp = bridge.client.request("TRACE", "/api/send-message")
+    assert resp.status_code == 405
+    assert resp.headers["allow"] == "POST"
+    assert resp.json() == {"error": "Method Not Allowed"}
+
+
+def test_an_unreadable_body_is_400_naming_the_body(bridge):
+    resp = bridge.client.post(
+        "/api/start-session", content=b'{"organization_id": "\xff"}', headers={"Content-Type": "application/json"}
+    )
+    assert resp.status_code == 400
+    assert resp.json()["field"] == "body"
+
+
+def test_bodies_are_read_as_their_schema_says(bridge):
+    # A number sent as text, or false for a number, is refused naming the field instead of converted.
+    bridge.client.post("/api/start-session", json={"organization_id": "31"})
+    resp = bridge.client.post("/sandbox/api/31/disconnect", json={"seconds": False})
+    assert resp.status_code == 422 and resp.json()["field"] == "seconds"
+    resp = bridge.client.post("/api/send-message", json={"organization_id": "31", "phone": "+573001112233",
+                                                         "message": " "})
+    assert resp.status_code == 422 and resp.json()["field"] == "message"
+    # Organization ids may still come as numbers, as callers of the Node server sent them.
+    assert bridge.client.post("/api/start-session", json={"organization_id": 31}).status_code == 200
+
+
+def test_the_schema_documents_every_refusal_of_a_route(bridge):
+    schema = bridge.anon.get("/openapi.json").json()
+    send = schema["paths"]["/api/send-message"]["post"]["responses"]
+    assert {"200", "202", "400", "401", "404", "409", "413", "422", "502"} <= set(send)
+    assert send["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+    status = schema["paths"]["/api/status/{organization_id}"]["get"]["responses"]
+    assert set(status) == {"200", "401", "404", "422"}
+    assert status["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+    scan = schema["paths"]["/sandbox/scan/{token}"]["get"]["responses"]
+    assert {"400", "404", "410"} <= set(scan) and "text/html" in scan["410"]["content"]
+
+
+def test_engines_can_be_limited_to_the_sandbox(make_bridge):
+    bridge = make_bridge({"BRIDGE_ENGINES": "sandbox"})
+    resp = bridge.client.post("/api/start-session", json={"organization_id": "1", "engine": "whatsmeow"})
+    assert resp.status_code == 400 and resp.json()["field"] == "engine"

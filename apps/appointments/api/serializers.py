@@ -6,10 +6,12 @@ from apps.appointments.models import (
     Appointment,
     AppointmentStatus,
     AppointmentType,
+    CancelledBy,
     ConfirmationStatus,
     Provider,
     WorkingHours,
 )
+from opticaapp.api import DayField
 
 
 class WorkingHoursSerializer(serializers.ModelSerializer):
@@ -28,6 +30,16 @@ class ProviderSerializer(serializers.ModelSerializer):
         model = Provider
         fields = ["id", "display_name", "user", "color", "is_active", "working_hours", "feed_url"]
         read_only_fields = ["id", "working_hours", "feed_url"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # Only the clinic's own members can be picked, so another clinic's user id answers like a missing one.
+        organization = getattr(self.context.get("request"), "organization", None)
+        queryset = fields["user"].queryset
+        fields["user"].queryset = (queryset.filter(memberships__organization=organization,
+                                                   memberships__is_active=True)
+                                   if organization else queryset.none())
+        return fields
 
     def get_feed_url(self, provider) -> str | None:
         request = self.context.get("request")
@@ -50,6 +62,8 @@ class AppointmentSerializer(serializers.ModelSerializer):
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     provider_name = serializers.CharField(source="provider.display_name", read_only=True)
     appointment_type_name = serializers.CharField(source="appointment_type.name", read_only=True)
+    cancelled_by = serializers.ChoiceField(choices=CancelledBy.choices, allow_blank=True, read_only=True,
+                                           help_text="Empty unless the appointment was cancelled.")
 
     class Meta:
         model = Appointment
@@ -62,8 +76,8 @@ class AppointmentSerializer(serializers.ModelSerializer):
 class AppointmentFilterSerializer(serializers.Serializer):
     start = serializers.DateTimeField(required=False, help_text="Appointments ending after this instant.")
     end = serializers.DateTimeField(required=False, help_text="Appointments starting before this instant.")
-    date_from = serializers.DateField(required=False, help_text="First local day of the clinic (included).")
-    date_to = serializers.DateField(required=False, help_text="Last local day of the clinic (included).")
+    date_from = DayField(required=False, help_text="First local day of the clinic (included).")
+    date_to = DayField(required=False, help_text="Last local day of the clinic (included).")
     provider = serializers.IntegerField(required=False)
     patient = serializers.IntegerField(required=False)
     status = serializers.MultipleChoiceField(choices=AppointmentStatus.choices, required=False)
@@ -110,8 +124,8 @@ class AppointmentConfirmationSerializer(serializers.Serializer):
 
 class AvailabilityFilterSerializer(serializers.Serializer):
     appointment_type = serializers.IntegerField()
-    date_from = serializers.DateField()
-    date_to = serializers.DateField(required=False, help_text="Defaults to date_from.")
+    date_from = DayField()
+    date_to = DayField(required=False, help_text="Defaults to date_from.")
     provider = serializers.IntegerField(required=False)
 
 
@@ -120,3 +134,10 @@ class SlotSerializer(serializers.Serializer):
     provider_name = serializers.CharField(source="provider.display_name")
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
+
+
+class SlotListSerializer(serializers.Serializer):
+    """Every free slot of the period at once (at most MAX_DAYS days, so never paginated)."""
+
+    count = serializers.IntegerField()
+    results = SlotSerializer(many=True)

@@ -251,7 +251,7 @@ class AvailabilityApi(OrganizationScopedMixin, APIView):
 
     queryset = Provider.objects.all()
 
-    @extend_schema(parameters=[s.AvailabilityFilterSerializer], responses=s.SlotSerializer(many=True))
+    @extend_schema(parameters=[s.AvailabilityFilterSerializer], responses=s.SlotListSerializer)
     def get(self, request):
         data = _valid(s.AvailabilityFilterSerializer, request.query_params)
         organization = request.organization

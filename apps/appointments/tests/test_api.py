@@ -124,3 +124,40 @@ def test_availability_through_the_api(staff_api, organization, exam):
 
 def test_the_api_needs_a_token(api_client):
     assert api_client.get("/api/appointments/").status_code in (401, 403)
+
+
+def test_an_appointment_type_needs_only_a_name_and_gets_the_default_duration(admin_api):
+    response = admin_api.post("/api/appointment-types/", {"name": "\u0090\u00bb", "is_active": True})
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["duration_minutes"] == 30
+
+
+@pytest.mark.parametrize("params", [
+    {"date_from": "9999-12-31"}, {"date_to": "9999-12-31"}, {"date_from": "0001-01-01"},
+])
+def test_days_past_what_the_calendar_can_step_to_are_400s_naming_the_field(staff_api, exam, params):
+    listing = staff_api.get("/api/appointments/", params)
+    availability = staff_api.get("/api/availability/", {"appointment_type": exam.pk, "date_from": "2031-03-03",
+                                                        **params})
+
+    for response in (listing, availability):
+        assert response.status_code == 400
+        assert list(response.json()["fields"]) == list(params)
+
+
+def test_a_unicode_digit_in_an_id_parameter_is_a_400_naming_it(staff_api):
+    response = staff_api.get("/api/appointments/", {"patient": "²"})
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["patient"]
+
+
+def test_another_clinic_s_user_and_a_missing_one_answer_alike_as_a_provider_s_user(admin_api, other_user):
+    theirs = admin_api.post("/api/providers/", {"display_name": "Dr. X", "user": other_user.pk})
+    missing = admin_api.post("/api/providers/", {"display_name": "Dr. X", "user": other_user.pk + 1000})
+
+    assert theirs.status_code == missing.status_code == 400
+    assert (theirs.json()["fields"]["user"][0].replace(str(other_user.pk), "ID")
+            == missing.json()["fields"]["user"][0].replace(str(other_user.pk + 1000), "ID"))
+    assert list(theirs.json()["fields"]) == ["user"]

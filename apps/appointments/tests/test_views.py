@@ -271,3 +271,12 @@ def test_the_today_list_refreshes_its_rows_for_htmx(staff_client, today_appointm
     assert 'id="today-rows"' in page and 'hx-trigger="every 30s"' in page
     assert rows.lstrip().startswith("<tr") and "<html" not in rows
     assert f'data-appointment-id="{today_appointment.pk}"' in rows
+
+
+@pytest.mark.parametrize("params", [{"date": "9999-12-31", "view": "week"}, {"date": "0001-01-01"},
+                                    {"provider": "²"}])
+def test_the_calendar_shows_today_for_a_day_or_provider_it_cannot_use(staff_client, provider, params):
+    response = staff_client.get(reverse("calendar"), params)
+
+    assert response.status_code == 200
+    assert response.context["day"] == response.context["today"]

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.inbox.models import Conversation
+from apps.inbox.models import Conversation, ConversationState
 from apps.notifications.models import Message
 
 
@@ -28,7 +28,7 @@ class ConversationSerializer(serializers.ModelSerializer):
 
 
 class ConversationUpdateSerializer(serializers.Serializer):
-    state = serializers.CharField(required=False)
+    state = serializers.ChoiceField(choices=ConversationState.choices, required=False)
     assigned_to = serializers.IntegerField(required=False, allow_null=True)
 
 

@@ -1,5 +1,5 @@
-from django.contrib.auth import get_user_model
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -30,7 +30,7 @@ class _ConversationMixin(OrganizationScopedMixin):
 class ConversationListApi(_ConversationMixin, GenericAPIView):
     serializer_class = ConversationSerializer
 
-    @extend_schema(operation_id="conversations_list", parameters=[
+    @extend_schema(operation_id="conversations_list", responses=ConversationSerializer(many=True), parameters=[
         OpenApiParameter("filter", str, enum=list(selectors.FILTERS), description="default: all"),
         OpenApiParameter("q", str, description="search by name, phone or message text"),
     ])
@@ -38,7 +38,7 @@ class ConversationListApi(_ConversationMixin, GenericAPIView):
         services.conversations_sync(organization=request.organization)
         current = request.query_params.get("filter") or "all"
         if current not in selectors.FILTERS:
-            raise ApplicationError("Unknown filter.", field="filter")
+            raise ApplicationError(_("Unknown filter."), field="filter")
         conversations = selectors.conversation_list(organization=request.organization, user=request.user,
                                                     filter=current, query=request.query_params.get("q", ""))
         page = self.paginate_queryset(conversations)
@@ -64,10 +64,12 @@ class ConversationDetailApi(_ConversationMixin, GenericAPIView):
             services.conversation_state_set(conversation=conversation, state=data.validated_data["state"])
         if "assigned_to" in data.validated_data:
             user_id = data.validated_data["assigned_to"]
-            user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-            if user_id and user is None:
-                raise ApplicationError("Choose a member of this clinic.", field="assigned_to")
-            services.conversation_assign(conversation=conversation, user=user)
+            # Only this clinic's members are looked up: another clinic's user and a missing id answer alike.
+            membership = (selectors.assignable_members(organization=request.organization)
+                          .filter(user_id=user_id).first() if user_id else None)
+            if user_id and membership is None:
+                raise ApplicationError(_("Choose a member of this clinic."), field="assigned_to")
+            services.conversation_assign(conversation=conversation, user=membership.user if membership else None)
         return Response(ConversationSerializer(self.get_conversation(pk)).data)
 
 

@@ -59,3 +59,26 @@ def test_patch_refuses_an_unknown_state_and_someone_of_another_clinic(staff_api,
     response = staff_api.patch(f"/api/conversations/{pk}/", {"assigned_to": other_user.pk}, format="json")
     assert response.status_code == 400 and "assigned_to" in response.json()["fields"]
     assert Conversation.objects.get(pk=pk).assigned_to is None
+
+
+def test_another_clinic_s_user_and_a_missing_id_answer_alike_in_the_clinic_s_language(staff_api, conversation,
+                                                                                      other_user, settings):
+    settings.LANGUAGE_CODE = "es"
+    [row] = staff_api.get("/api/conversations/").json()["results"]
+    url = f"/api/conversations/{row['id']}/"
+
+    theirs = staff_api.patch(url, {"assigned_to": other_user.pk})
+    missing = staff_api.patch(url, {"assigned_to": other_user.pk + 1000})
+
+    assert theirs.status_code == missing.status_code == 400
+    assert theirs.json() == missing.json() == {
+        "detail": "assigned_to: Elija un miembro de esta clínica.", "code": "invalid",
+        "fields": {"assigned_to": ["Elija un miembro de esta clínica."]}}
+    assert Conversation.objects.get(pk=row["id"]).assigned_to is None
+
+
+def test_a_nul_byte_in_the_search_is_a_400_naming_q(staff_api, conversation):
+    response = staff_api.get("/api/conversations/", {"q": "\x00"})
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["q"]

@@ -208,3 +208,9 @@ def test_a_bad_canned_reply_stored_before_the_rule_does_not_break_the_conversati
     assert response.status_code == 200
     assert len(response.content) < 200_000
     assert 'data-text="Hola Rosa"' in response.content.decode()
+def test_a_canned_reply_with_a_nul_byte_gets_a_form_error_on_its_field_and_is_not_saved(staff_client):
+    response = staff_client.post(reverse("canned-reply-list"), {"title": "Horario", "body": "Abrimos\x00 a las 8"})
+
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.context["form"].errors["body"]
+    assert not services.CannedReply.objects.exists()

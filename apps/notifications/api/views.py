@@ -1,15 +1,15 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from apps.notifications.api.serializers import MessageSerializer
-from apps.notifications.forms import MessageFilterForm
+from apps.notifications.api.serializers import MessageFilterSerializer, MessageSerializer
 from apps.notifications.models import Message
 from apps.notifications.outbox import free_text_send
 from apps.notifications.selectors import message_list
 from apps.organizations.api.mixins import OrganizationScopedMixin
 from apps.organizations.scoping import get_scoped_or_404
 from apps.patients.models import Patient
+from opticaapp.schema import ErrorSerializer
 
 
 class MessageListApi(OrganizationScopedMixin, generics.ListAPIView):
@@ -24,18 +24,18 @@ class MessageListApi(OrganizationScopedMixin, generics.ListAPIView):
         body = serializers.CharField(max_length=4096, trim_whitespace=True)
 
     def get_queryset(self):
-        form = MessageFilterForm(self.request.query_params)
-        if not form.is_valid():
-            raise serializers.ValidationError(form.errors)
-        filters = dict(form.cleaned_data)
-        patient = self.request.query_params.get("patient")
-        if patient:
-            if not patient.isdigit():
-                raise serializers.ValidationError({"patient": ["Enter a whole number."]})
-            filters["patient"] = int(patient)
-        return message_list(organization=self.request.organization, filters=filters)
+        filters = MessageFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return message_list(organization=self.request.organization, filters=filters.validated_data)
 
-    @extend_schema(request=SendSerializer, responses={201: MessageSerializer})
+    @extend_schema(parameters=[MessageFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=SendSerializer, responses={
+        201: MessageSerializer,
+        404: OpenApiResponse(ErrorSerializer, description="No such patient in this clinic."),
+    })
     def post(self, request):
         data = self.SendSerializer(data=request.data)
         data.is_valid(raise_exception=True)

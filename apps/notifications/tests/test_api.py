@@ -56,3 +56,12 @@ def test_a_send_to_another_clinic_s_patient_is_404_and_bad_input_names_the_field
 
 def test_anonymous_callers_get_401(api_client):
     assert api_client.get(URL).status_code == 401
+
+
+@pytest.mark.parametrize("params", [{"patient": "²"}, {"date_to": "9999-12-31"}, {"date_from": "0001-01-01"},
+                                    {"status": "x"}])
+def test_filters_the_clinic_cannot_use_are_400s_naming_the_field(staff_api, params):
+    response = staff_api.get(URL, params)
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == list(params)

@@ -4,6 +4,7 @@ from apps.organizations.scoping import scoped
 from apps.patients.models import Patient, Prescription, Visit, VisitAddendum
 from apps.patients.selectors import optometrists_for_organization
 from apps.patients.services import PATIENT_FIELDS
+from opticaapp.api import DayField
 
 
 class ScopedRelationsMixin:
@@ -70,8 +71,8 @@ class VisitFilterSerializer(serializers.Serializer):
     patient = serializers.IntegerField(required=False)
     optometrist = serializers.IntegerField(required=False)
     signed = serializers.BooleanField(required=False, allow_null=True, default=None)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = DayField(required=False)
+    date_to = DayField(required=False)
 
 
 class PrescriptionSerializer(ScopedRelationsMixin, serializers.ModelSerializer):

@@ -138,6 +138,7 @@ class VisitAddendumCreateApi(OrganizationScopedMixin, generics.GenericAPIView):
     serializer_class = AddendumSerializer
     required_roles = OPTOMETRIST_ONLY
 
+    @extend_schema(request=AddendumSerializer, responses={201: AddendumSerializer})
     def post(self, request, pk):
         data = AddendumSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
+from apps.common.validation import unstorable_text_error
 from apps.organizations.models import Organization
 from apps.patients.audit import snapshot
 from apps.patients.models import (
@@ -46,8 +47,18 @@ def _validate_row(organization: Organization, raw: dict) -> tuple[dict, dict]:
     return data, errors
 
 
+def _storable(value):
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    # A NUL cell is already an error of its row (so the file cannot be imported); the preview keeps it
+    # visible as U+FFFD because PostgreSQL's jsonb cannot hold U+0000.
+    if isinstance(value, str) and unstorable_text_error(value):
+        return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def _json_ready(data: dict) -> dict:
-    return {k: v.isoformat() if isinstance(v, datetime.date) else v for k, v in data.items()}
+    return {k: _storable(v) for k, v in data.items()}
 
 
 def _existing_documents(organization: Organization, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:

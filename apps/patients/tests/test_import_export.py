@@ -258,3 +258,14 @@ def test_an_escaped_export_reimports_the_original_values(staff_client, organizat
 
     data = preview.rows[0]["data"]
     assert (data["first_name"], data["last_name"], data["phone"]) == ("=Ana", "-Peña", "+573001234567")
+def test_a_csv_cell_with_a_nul_byte_is_an_error_of_its_column_and_the_preview_is_kept(organization, staff_user):
+    rows = [GOOD_ROWS[0], ["CC", "52123456", "Ma\x00ría", "Núñez", "", "F", "3109876543", "", "no"]]
+
+    preview = patient_import_preview(organization=organization, actor=staff_user, upload=_csv(rows))
+
+    [bad] = preview.error_rows
+    assert bad["line"] == 3 and list(bad["errors"]) == ["first_name"]
+    assert PatientImport.objects.get(pk=preview.pk).rows[1]["data"]["first_name"] == "Ma\ufffdría"
+    with pytest.raises(ApplicationError):
+        patient_import_confirm(patient_import=preview, actor=staff_user)
+    assert Patient.objects.count() == 0
