@@ -5,8 +5,6 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.http import require_GET
 
-from apps.common.middleware import API_PREFIX, api_error
-
 
 @require_GET
 def health(request):
