@@ -95,10 +95,19 @@ def emit(result: dict) -> None:
     sys.stdout.flush()
 
 
+def bench_database_name(name: str) -> str:
+    """`name` suffixed with DATABASE_URL's own database: two checkouts sharing a server never drop each other's."""
+    from urllib.parse import unquote, urlsplit
+
+    own = unquote(urlsplit(os.environ.get("DATABASE_URL", "")).path.lstrip("/"))
+    return f"{name}_{own}"[:63] if own else name
+
+
 def bench_environment(dbname: str, **extra: str) -> dict:
     """A fresh, migrated database of the benchmark's own on the server DATABASE_URL names."""
     from tests.browser.stack import database_url_for, recreate_database
 
+    dbname = bench_database_name(dbname)
     recreate_database(os.environ["DATABASE_URL"], dbname)
     env = {
         **os.environ,
