@@ -95,10 +95,44 @@ def emit(result: dict) -> None:
     sys.stdout.flush()
 
 
+# A `manage.py shell` preamble: a clinic `org`, a staff member `user` and a signed-in `session` of theirs
+# (its key is the benchmark's cookie); fill in with staff_setup().
+_STAFF_SETUP = """
+import json
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from apps.organizations.models import Organization, Role
+from apps.organizations.services import membership_set
+org = Organization.objects.create(name=__NAME__, slug=__SLUG__)
+user = get_user_model().objects.create_user(__EMAIL__, "bench-password-123", full_name="Recepción")
+membership_set(user=user, organization=org, role=Role.STAFF)
+session = SessionStore()
+session["_auth_user_id"] = str(user.pk)
+session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+session["_auth_user_hash"] = user.get_session_auth_hash()
+session["organization_id"] = org.pk
+session.create()
+"""
+
+
+def staff_setup(*, name: str, slug: str, email: str) -> str:
+    return (_STAFF_SETUP.replace("__NAME__", repr(name)).replace("__SLUG__", repr(slug))
+            .replace("__EMAIL__", repr(email)))
+
+
+def bench_database_name(name: str) -> str:
+    """`name` suffixed with DATABASE_URL's own database: two checkouts sharing a server never drop each other's."""
+    from urllib.parse import unquote, urlsplit
+
+    own = unquote(urlsplit(os.environ.get("DATABASE_URL", "")).path.lstrip("/"))
+    return f"{name}_{own}"[:63] if own else name
+
+
 def bench_environment(dbname: str, **extra: str) -> dict:
     """A fresh, migrated database of the benchmark's own on the server DATABASE_URL names."""
     from tests.browser.stack import database_url_for, recreate_database
 
+    dbname = bench_database_name(dbname)
     recreate_database(os.environ["DATABASE_URL"], dbname)
     env = {
         **os.environ,

@@ -9,28 +9,14 @@ primary-key fetch (GET /api/patients/<pk>/) on the same server.
 import asyncio
 import json
 
-from bench.common import FULL, bench_environment, emit, free_port, load, manage, start_gunicorn, stop
+from bench.common import FULL, bench_environment, emit, free_port, load, manage, staff_setup, start_gunicorn, stop
 
 PATIENTS = 100_000 if FULL else 20_000
 DAYS = 365 if FULL else 60
 REQUESTS = 200 if FULL else 60
 CONCURRENCY = 4
 
-SETUP = """
-import json
-from django.contrib.auth import get_user_model
-from django.contrib.sessions.backends.db import SessionStore
-from apps.organizations.models import Organization, Role
-from apps.organizations.services import membership_set
-org = Organization.objects.create(name="Óptica Grande", slug="bench-front-desk")
-user = get_user_model().objects.create_user("recepcion@bench.local", "bench-password-123", full_name="Recepción")
-membership_set(user=user, organization=org, role=Role.STAFF)
-session = SessionStore()
-session["_auth_user_id"] = str(user.pk)
-session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-session["_auth_user_hash"] = user.get_session_auth_hash()
-session["organization_id"] = org.pk
-session.create()
+SETUP = staff_setup(name="Óptica Grande", slug="bench-front-desk", email="recepcion@bench.local") + """
 print(json.dumps({"session": session.session_key, "user": user.pk}))
 """
 

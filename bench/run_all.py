@@ -6,7 +6,7 @@ import time
 
 from bench.common import ROOT
 
-BENCHMARKS = ["bench.bridge_send", "bench.event_ingest", "bench.reminder_fanout", "bench.front_desk"]
+BENCHMARKS = ["bench.bridge_send", "bench.event_ingest", "bench.reminder_fanout", "bench.front_desk", "bench.inbox"]
 
 
 def main() -> int:

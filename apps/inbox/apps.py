@@ -6,3 +6,8 @@ class InboxConfig(AppConfig):
     name = "apps.inbox"
     label = "inbox"
     verbose_name = _("Inbox")
+
+    def ready(self):
+        from apps.inbox import receivers
+
+        receivers.connect()

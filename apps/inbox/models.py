@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -24,9 +24,11 @@ class Conversation(TimeStampedModel):
     """Staff's view of one patient's (or one unknown number's) WhatsApp thread.
 
     The messages themselves are notifications.Message rows; a conversation only holds what staff
-    decide: its state, who handles it and how far it has been read. Rows are created lazily from
-    the messages, so no other app has to know the inbox exists. A patient message newer than the
-    last state change reopens a pending or resolved conversation.
+    decide: its state, who handles it and how far it has been read, plus a copy of its latest
+    message (time, text, direction) and of its latest patient message's time. The row is written
+    when a message is stored (receivers.py, on Message's post_save), so the list and the unread
+    badge read one table instead of scanning every message. A patient message newer than the last
+    state change reopens a pending or resolved conversation.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="conversations")
@@ -41,6 +43,10 @@ class Conversation(TimeStampedModel):
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="+", verbose_name=_("assigned to"))
     last_read_at = models.DateTimeField(_("last read at"), null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_body = models.TextField(blank=True)
+    last_direction = models.CharField(max_length=3, blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("conversation")
@@ -58,6 +64,10 @@ class Conversation(TimeStampedModel):
                 condition=Q(state=ConversationState.OPEN) | Q(state_changed_at__isnull=False),
                 name="inbox_conversation_closed_has_time",
             ),
+        ]
+        indexes = [
+            models.Index(F("organization"), F("last_message_at").desc(nulls_last=True), F("id").desc(),
+                         name="inbox_conv_org_last_message"),
         ]
 
     def __str__(self):

@@ -18,7 +18,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.appointments.models import Appointment, AppointmentStatus
@@ -29,15 +29,6 @@ from apps.organizations.scoping import scoped
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 FILTERS = ("open", "mine", "unassigned", "pending", "resolved", "all")
-
-
-def message_key_expression():
-    """The conversation key of a Message row (see models.conversation_key)."""
-    return Case(
-        When(patient_id__isnull=False, then=Concat(Value("p:"), Cast("patient_id", CharField()))),
-        default=Concat(Value("t:"), F("phone")),
-        output_field=CharField(),
-    )
 
 
 def _messages_of_outer_conversation() -> QuerySet[Message]:
@@ -58,18 +49,12 @@ def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
 
 
 def conversation_annotated(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """Adds last_message_at, last_body, last_direction, last_inbound_at, unread and effective_state."""
-    latest = _messages_of_outer_conversation().order_by("-created_at", "-id")
+    """Adds unread and effective_state; the latest message's copy lives on the row itself."""
     inbound = _messages_of_outer_conversation().filter(direction=Direction.INBOUND)
     unread = (inbound.filter(created_at__gt=Coalesce(OuterRef("last_read_at"), Value(EPOCH)))
               .order_by().values("organization_id").annotate(n=Count("id")).values("n"))
     return queryset.annotate(
-        last_message_at=Subquery(latest.values("created_at")[:1]),
-        last_body=Subquery(latest.values("body")[:1]),
-        last_direction=Subquery(latest.values("direction")[:1]),
-        last_inbound_at=Subquery(inbound.order_by("-created_at").values("created_at")[:1]),
         unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
-    ).annotate(
         effective_state=Case(
             When(~Q(state=ConversationState.OPEN) & Q(last_inbound_at__gt=F("state_changed_at")),
                  then=Value(ConversationState.OPEN)),
@@ -111,15 +96,11 @@ def conversation_get(*, organization, pk) -> Conversation | None:
 
 
 def unread_conversation_count(*, organization) -> int:
-    """How many conversations hold patient messages nobody has read: one query."""
+    """How many conversations hold patient messages nobody has read: one count over conversations."""
     if organization is None:
         return 0
-    read = Conversation.objects.filter(organization_id=OuterRef("organization_id"), key=OuterRef("key"),
-                                       last_read_at__gte=OuterRef("created_at"))
-    return (Message.objects.filter(organization=organization, direction=Direction.INBOUND)
-            .annotate(key=message_key_expression())
-            .filter(~Exists(read))
-            .values("key").distinct().count())
+    return Conversation.objects.filter(
+        organization=organization, last_inbound_at__gt=Coalesce(F("last_read_at"), Value(EPOCH))).count()
 
 
 def next_appointment_for(*, conversation: Conversation, now: dt.datetime | None = None) -> Appointment | None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -11,8 +10,8 @@ from apps.appointments.models import ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_cancel, appointment_confirmation_set
 from apps.common.exceptions import ApplicationError
 from apps.inbox.models import CannedReply, Conversation, ConversationState, conversation_key
-from apps.inbox.selectors import message_key_expression, next_appointment_for
-from apps.notifications.models import Message, MessageKind
+from apps.inbox.selectors import next_appointment_for
+from apps.notifications.models import Direction, Message, MessageKind
 from apps.notifications.outbox import MAX_TEXT, free_text_send, message_queue
 from apps.notifications.rendering import context_for, language_for
 from apps.notifications.services import message_send_media, notification_settings_get
@@ -24,26 +23,52 @@ from apps.patients.selectors import patients_by_phone
 LINKED_STATUSES = ("connected", "reconnecting")
 
 
-def conversations_sync(*, organization) -> int:
-    """Create the conversation rows that messages call for and that do not exist yet."""
-    existing = Conversation.objects.filter(organization=organization).values("key")
-    missing = list(
-        Message.objects.filter(organization=organization)
-        .annotate(key=message_key_expression())
-        .exclude(key__in=existing)
-        .values("key")
-        .annotate(patient_id=Max("patient_id"), phone=Max("phone"), contact_name=Max("contact_name"))
-    )
-    if not missing:
+# One statement for any number of messages. A conversation's copy of its latest message only moves
+# forward: a message stored late (an older timestamp) never hides a newer one.
+_RECORD_SQL = """
+INSERT INTO inbox_conversation AS c (created_at, updated_at, organization_id, key, patient_id, phone,
+                                     contact_name, state, last_message_at, last_body, last_direction,
+                                     last_inbound_at)
+SELECT now(), now(), v.organization_id, v.key, v.patient_id, v.phone, v.contact_name, 'open',
+       v.last_message_at, v.last_body, v.last_direction, v.last_inbound_at
+FROM (VALUES {rows}) AS v(organization_id, key, patient_id, phone, contact_name, last_message_at, last_body,
+                          last_direction, last_inbound_at)
+ON CONFLICT (organization_id, key) DO UPDATE SET
+    last_message_at = GREATEST(c.last_message_at, EXCLUDED.last_message_at),
+    last_body = CASE WHEN c.last_message_at IS NULL OR EXCLUDED.last_message_at >= c.last_message_at
+                     THEN EXCLUDED.last_body ELSE c.last_body END,
+    last_direction = CASE WHEN c.last_message_at IS NULL OR EXCLUDED.last_message_at >= c.last_message_at
+                          THEN EXCLUDED.last_direction ELSE c.last_direction END,
+    last_inbound_at = GREATEST(c.last_inbound_at, EXCLUDED.last_inbound_at),
+    contact_name = CASE WHEN c.contact_name = '' THEN EXCLUDED.contact_name ELSE c.contact_name END
+"""
+_ROW = "(%s::bigint, %s, %s::bigint, %s, %s, %s::timestamptz, %s, %s, %s::timestamptz)"
+
+
+def conversations_record_messages(*, messages: list[Message]) -> int:
+    """Create or bring up to date the conversations of freshly stored messages (one query).
+
+    Called for every stored Message (receivers.py); batch writers of messages call it with the batch.
+    """
+    latest: dict[tuple[int, str], Message] = {}
+    inbound_at: dict[tuple[int, str], object] = {}
+    for message in messages:
+        group = (message.organization_id, conversation_key(patient_id=message.patient_id, phone=message.phone))
+        if group not in latest or (message.created_at, message.pk) >= (latest[group].created_at, latest[group].pk):
+            latest[group] = message
+        if message.direction == Direction.INBOUND:
+            inbound_at[group] = max(filter(None, [inbound_at.get(group), message.created_at]))
+    if not latest:
         return 0
-    Conversation.objects.bulk_create(
-        [Conversation(organization=organization, key=row["key"], patient_id=row["patient_id"],
-                      phone="" if row["patient_id"] else row["phone"],
-                      contact_name="" if row["patient_id"] else (row["contact_name"] or ""))
-         for row in missing],
-        ignore_conflicts=True,
-    )
-    return len(missing)
+    params: list = []
+    for group, message in latest.items():
+        unknown = not message.patient_id
+        params += [group[0], group[1], message.patient_id, message.phone if unknown else "",
+                   (message.contact_name or "")[:120] if unknown else "", message.created_at, message.body or "",
+                   message.direction, inbound_at.get(group)]
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_SQL.format(rows=", ".join([_ROW] * len(latest))), params)
+    return len(latest)
 
 
 def conversation_for_patient(*, organization, patient) -> Conversation:

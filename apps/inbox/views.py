@@ -33,7 +33,6 @@ def _conversation_or_404(request, pk):
 
 @role_required()
 def inbox(request):
-    services.conversations_sync(organization=request.organization)
     current = request.GET.get("filter") or "open"
     if current not in selectors.FILTERS:
         current = "open"

@@ -31,6 +31,7 @@ from apps.notifications.models import (
 from apps.notifications.rendering import context_for, language_for, meta_template_for, template_bodies
 from apps.notifications.schedule import next_allowed_time
 from apps.notifications.services import notification_settings_get, staff_alert_raise
+from apps.notifications.signals import messages_stored
 from apps.notifications.templating import render_template
 from apps.whatsapp.client import BridgeClient, BridgeRejected, BridgeUnavailable, Media, SessionNotReady
 
@@ -69,23 +70,56 @@ def _enqueue_send(message_id: int, not_before: dt.datetime | None = None) -> Non
     send_message.configure(lock=f"send-message-{message_id}", schedule_at=not_before).defer(message_id=message_id)
 
 
+def _enqueue_sends(message_ids: list[int]) -> None:
+    """The same jobs as _enqueue_send, each with its own lock, in one INSERT."""
+    from procrastinate.contrib.django import app
+
+    from apps.notifications.tasks import send_message
+
+    if message_ids:
+        jobs = [send_message.configure(lock=f"send-message-{pk}").make_new_job(message_id=pk) for pk in message_ids]
+        app.job_manager.batch_defer_jobs(jobs=jobs)
+
+
 REMINDER_BUTTONS = [("confirm", TemplateKind.BUTTON_CONFIRM), ("cancel", TemplateKind.BUTTON_CANCEL),
                     ("callback", TemplateKind.BUTTON_CALLBACK)]
+REMINDER_KINDS = [TemplateKind.REMINDER] + [kind for _action, kind in REMINDER_BUTTONS]
 
 
 def reminder_message_queue(*, appointment, rule) -> Message:
+    message = reminder_message_build(appointment=appointment, rule=rule)
+    return message_queue(organization=message.organization, phone=message.phone, body=message.body,
+                         kind=MessageKind.REMINDER, patient=message.patient, appointment=appointment, rule=rule,
+                         buttons=message.buttons, template=message.template)
+
+
+def reminder_message_build(*, appointment, rule, bodies: dict[str, str] | None = None) -> Message:
+    """The reminder's Message, not saved yet; `bodies` (template_bodies of its clinic and language)
+    lets a batch read the wording once."""
     patient, organization = appointment.patient, appointment.organization
     language = language_for(patient)
-    bodies = template_bodies(organization=organization, language=language,
-                             kinds=[TemplateKind.REMINDER] + [kind for _action, kind in REMINDER_BUTTONS])
+    if bodies is None:
+        bodies = template_bodies(organization=organization, language=language, kinds=REMINDER_KINDS)
     context = context_for(organization=organization, patient=patient, appointment=appointment, language=language)
     buttons = [{"id": f"{action}:{appointment.pk}", "title": render_template(bodies[kind], context)[:20]}
                for action, kind in REMINDER_BUTTONS]
     template = meta_template_for(organization=organization, kind=TemplateKind.REMINDER, language=language,
                                  context=context)
-    return message_queue(organization=organization, phone=patient.phone,
-                         body=render_template(bodies[TemplateKind.REMINDER], context), kind=MessageKind.REMINDER,
-                         patient=patient, appointment=appointment, rule=rule, buttons=buttons, template=template)
+    return Message(organization=organization, patient=patient, appointment=appointment, rule=rule,
+                   appointment_start=appointment.start, direction=Direction.OUTBOUND, kind=MessageKind.REMINDER,
+                   phone=patient.phone, body=render_template(bodies[TemplateKind.REMINDER], context),
+                   buttons=buttons, template=template, status=MessageStatus.QUEUED)
+
+
+def reminder_messages_queue(*, messages: list[Message]) -> list[Message]:
+    """Many built reminders written at once (one INSERT) and their send jobs deferred at once on commit.
+
+    Raises IntegrityError when one of them is already in the ledger; the caller then goes one by one.
+    """
+    Message.objects.bulk_create(messages)
+    messages_stored.send(sender=Message, messages=messages)
+    transaction.on_commit(partial(_enqueue_sends, [message.pk for message in messages]))
+    return messages
 
 
 def free_text_send(*, organization, patient, body: str, sent_by) -> Message:

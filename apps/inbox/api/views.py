@@ -35,7 +35,6 @@ class ConversationListApi(_ConversationMixin, GenericAPIView):
         OpenApiParameter("q", str, description="search by name, phone or message text"),
     ])
     def get(self, request):
-        services.conversations_sync(organization=request.organization)
         current = request.query_params.get("filter") or "all"
         if current not in selectors.FILTERS:
             raise ApplicationError(_("Unknown filter."), field="filter")

@@ -1,18 +1,17 @@
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from apps.appointments.tests.factories import PatientFactory
 from apps.inbox import selectors, services
 from apps.inbox.models import Conversation, ConversationState
 from apps.inbox.tests.factories import InboundMessageFactory, OutboundMessageFactory
+from apps.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
 
 
 def _list(organization, **kwargs):
-    services.conversations_sync(organization=organization)
     return list(selectors.conversation_list(organization=organization, **kwargs))
 
 
@@ -42,11 +41,44 @@ def test_an_unknown_number_gets_its_own_conversation(organization):
     assert unknown.display_name == "Carlos"
 
 
-def test_sync_is_idempotent(organization):
-    InboundMessageFactory(organization=organization)
-    services.conversations_sync(organization=organization)
-    assert services.conversations_sync(organization=organization) == 0
-    assert Conversation.objects.filter(organization=organization).count() == 1
+def test_storing_messages_creates_the_conversation_once_and_keeps_its_latest_message(organization):
+    patient = PatientFactory(organization=organization)
+    InboundMessageFactory(organization=organization, patient=patient, body="Hola")
+    OutboundMessageFactory(organization=organization, patient=patient, body="Buenos días, ¿en qué le ayudo?")
+
+    [conversation] = Conversation.objects.filter(organization=organization)
+    assert conversation.last_body == "Buenos días, ¿en qué le ayudo?"
+    assert conversation.last_direction == "out"
+    assert conversation.last_inbound_at < conversation.last_message_at
+
+
+def test_a_batch_of_messages_records_each_conversation_in_one_query(organization, django_assert_num_queries):
+    ana, luis = PatientFactory(organization=organization), PatientFactory(organization=organization)
+    messages = [InboundMessageFactory.build(organization=organization, patient=ana, body="uno"),
+                InboundMessageFactory.build(organization=organization, patient=ana, body="dos"),
+                InboundMessageFactory.build(organization=organization, patient=luis, body="tres")]
+    Message.objects.bulk_create(messages)  # no post_save: the batch writer records them itself
+
+    with django_assert_num_queries(1):
+        assert services.conversations_record_messages(messages=messages) == 2
+    by_patient = {c.patient_id: c for c in Conversation.objects.filter(organization=organization)}
+    assert by_patient[ana.pk].last_body == "dos" and by_patient[luis.pk].last_body == "tres"
+    assert selectors.unread_conversation_count(organization=organization) == 2
+
+
+def test_a_message_stored_late_never_hides_a_newer_one(organization):
+    patient = PatientFactory(organization=organization)
+    newer = InboundMessageFactory(organization=organization, patient=patient, body="la más reciente")
+    late = InboundMessageFactory.build(organization=organization, patient=patient, body="atrasada")
+    Message.objects.bulk_create([late])
+    Message.objects.filter(pk=late.pk).update(created_at=newer.created_at - dt.timedelta(minutes=5))
+    late.refresh_from_db()
+
+    services.conversations_record_messages(messages=[late])
+
+    [conversation] = _list(organization, filter="all")
+    assert conversation.last_body == "la más reciente"
+    assert conversation.last_message_at == newer.created_at
 
 
 def test_unread_counts_patient_messages_since_last_read(organization):
@@ -68,10 +100,9 @@ def test_unread_counts_patient_messages_since_last_read(organization):
     assert selectors.unread_conversation_count(organization=organization) == 1
 
 
-def test_unread_count_includes_conversations_not_created_yet(organization):
+def test_unread_count_includes_conversations_nobody_opened(organization):
     InboundMessageFactory(organization=organization)
     InboundMessageFactory(organization=organization, patient=None, phone="+573005550000")
-    assert Conversation.objects.count() == 0
     assert selectors.unread_conversation_count(organization=organization) == 2
 
 
@@ -83,9 +114,7 @@ def test_a_new_patient_message_reopens_a_resolved_conversation(organization):
     assert _list(organization, filter="open") == []
     assert [c.pk for c in _list(organization, filter="resolved")] == [conversation.pk]
 
-    later = timezone.now() + dt.timedelta(seconds=1)
-    message = InboundMessageFactory(organization=organization, patient=patient)
-    type(message).objects.filter(pk=message.pk).update(created_at=later)
+    InboundMessageFactory(organization=organization, patient=patient)
 
     [reopened] = _list(organization, filter="open")
     assert reopened.pk == conversation.pk and reopened.effective_state == ConversationState.OPEN
@@ -99,8 +128,7 @@ def test_our_own_reply_does_not_reopen_a_resolved_conversation(organization):
     InboundMessageFactory(organization=organization, patient=patient)
     [conversation] = _list(organization, filter="all")
     services.conversation_state_set(conversation=conversation, state=ConversationState.RESOLVED)
-    message = OutboundMessageFactory(organization=organization, patient=patient)
-    type(message).objects.filter(pk=message.pk).update(created_at=timezone.now() + dt.timedelta(seconds=1))
+    OutboundMessageFactory(organization=organization, patient=patient)
 
     assert [c.effective_state for c in _list(organization, filter="all")] == [ConversationState.RESOLVED]
 
@@ -109,7 +137,6 @@ def test_filters_mine_unassigned_open_and_all(organization, staff_user, admin_us
     mine, theirs, free, done = (PatientFactory(organization=organization) for _ in range(4))
     for patient in (mine, theirs, free, done):
         InboundMessageFactory(organization=organization, patient=patient)
-    services.conversations_sync(organization=organization)
     by_patient = {c.patient_id: c for c in Conversation.objects.filter(organization=organization)}
     services.conversation_assign(conversation=by_patient[mine.pk], user=staff_user)
     services.conversation_assign(conversation=by_patient[theirs.pk], user=admin_user)
@@ -140,7 +167,6 @@ def test_search_by_name_phone_or_text(organization):
 
 def test_assigning_someone_outside_the_clinic_is_refused(organization, other_user):
     InboundMessageFactory(organization=organization)
-    services.conversations_sync(organization=organization)
     conversation = Conversation.objects.get(organization=organization)
     from apps.common.exceptions import ApplicationError
 

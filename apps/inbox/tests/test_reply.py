@@ -16,7 +16,6 @@ def _conversation(organization, **patient_fields):
     patient = PatientFactory(organization=organization, whatsapp_consent=True, whatsapp_consent_at=timezone.now(),
                              **patient_fields)
     InboundMessageFactory(organization=organization, patient=patient)
-    services.conversations_sync(organization=organization)
     return Conversation.objects.get(organization=organization, patient=patient)
 
 
@@ -35,7 +34,6 @@ def test_a_reply_is_queued_as_a_message_before_it_is_sent(organization, staff_us
 
 def test_a_reply_to_an_unknown_number_goes_to_that_number(organization, staff_user, whatsapp_linked):
     InboundMessageFactory(organization=organization, patient=None, phone="+573007654321")
-    services.conversations_sync(organization=organization)
     conversation = Conversation.objects.get(organization=organization)
 
     message = services.conversation_reply(conversation=conversation, body="¿Con quién hablo?", user=staff_user)
@@ -107,7 +105,6 @@ def test_a_reply_to_a_shared_number_that_said_stop_is_refused(organization, staf
                    whatsapp_opted_out_at=timezone.now())
     PatientFactory(organization=organization, phone="+573007654321")
     InboundMessageFactory(organization=organization, patient=None, phone="+573007654321")
-    services.conversations_sync(organization=organization)
     conversation = Conversation.objects.get(organization=organization)
     with pytest.raises(ApplicationError, match="STOP"):
         services.conversation_reply(conversation=conversation, body="Hola", user=staff_user)

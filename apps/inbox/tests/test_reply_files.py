@@ -44,7 +44,6 @@ def test_a_wrong_or_oversized_file_is_refused_in_the_reply_box(staff_client, org
 
 def test_a_file_to_an_unknown_number_is_refused(staff_user, organization, whatsapp_linked):
     InboundMessageFactory(organization=organization, patient=None, phone="+573007654321")
-    services.conversations_sync(organization=organization)
     conversation = Conversation.objects.get(organization=organization)
     with pytest.raises(ApplicationError) as exc:
         services.conversation_reply(conversation=conversation, body="", user=staff_user,

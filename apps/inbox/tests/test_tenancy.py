@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apps.appointments.tests.factories import PatientFactory
-from apps.inbox import selectors, services
+from apps.inbox import selectors
 from apps.inbox.models import Conversation
 from apps.inbox.tests.factories import CannedReplyFactory, InboundMessageFactory
 
@@ -17,7 +17,6 @@ def theirs(other_organization):
     InboundMessageFactory(organization=other_organization, patient=patient, body="secreto de B")
     # Same phone as ours, other clinic: still another conversation.
     InboundMessageFactory(organization=other_organization, patient=None, phone="+573009990000")
-    services.conversations_sync(organization=other_organization)
     return Conversation.objects.filter(organization=other_organization).first()
 
 

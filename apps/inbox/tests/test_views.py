@@ -6,7 +6,6 @@ from django.utils import timezone
 
 from apps.appointments.models import ConfirmationStatus
 from apps.appointments.tests.factories import AppointmentFactory, PatientFactory
-from apps.inbox import services
 from apps.inbox.models import Conversation, ConversationState
 from apps.inbox.tests.factories import CannedReplyFactory, InboundMessageFactory
 from apps.notifications.models import Direction, Message
@@ -18,7 +17,6 @@ def _conversation(organization, **patient_fields):
     patient = PatientFactory(organization=organization, whatsapp_consent=True, whatsapp_consent_at=timezone.now(),
                              **patient_fields)
     InboundMessageFactory(organization=organization, patient=patient, body="¿A qué hora abren?")
-    services.conversations_sync(organization=organization)
     return Conversation.objects.get(organization=organization, patient=patient)
 
 

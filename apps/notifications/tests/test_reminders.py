@@ -236,3 +236,52 @@ def test_a_dispatcher_out_of_time_leaves_the_rest_for_the_next_tick(book, monkey
     rest = reminders_dispatch_due(now=due)
 
     assert (first, rest) == (2, 3)
+
+
+def test_a_batch_of_due_reminders_is_dispatched_with_the_same_few_queries_whatever_its_size(
+        book, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.inbox.models import Conversation
+    from apps.notifications.reminders import reminders_dispatch_batch
+
+    def batch(count, first):
+        reminders = [plan(book(TUESDAY_10 + dt.timedelta(minutes=30 * (first + i))))[0] for i in range(count)]
+        return [r.pk for r in reminders]
+
+    small, large = batch(2, 0), batch(12, 2)
+    due = TUESDAY_10 - dt.timedelta(hours=1)
+    with CaptureQueriesContext(connection) as two, django_capture_on_commit_callbacks(execute=True):
+        assert reminders_dispatch_batch(reminder_ids=small, now=due) == 2
+    with CaptureQueriesContext(connection) as twelve, django_capture_on_commit_callbacks(execute=True):
+        assert reminders_dispatch_batch(reminder_ids=large, now=due) == 12
+
+    # Claim, settings, wording, messages, conversations, reminders, jobs (and the savepoint's two).
+    assert len(twelve) == len(two) <= 9
+
+    messages = Message.objects.filter(kind=MessageKind.REMINDER)
+    assert messages.count() == 14
+    assert ProcrastinateJob.objects.filter(task_name="notifications.send_message", status="todo").count() == 14
+    assert set(ProcrastinateJob.objects.filter(task_name="notifications.send_message")
+               .values_list("args__message_id", flat=True)) == set(messages.values_list("pk", flat=True))
+    assert all(m.body.startswith("Hola ") and len(m.buttons) == 3 for m in messages)
+    conversation = Conversation.objects.get(patient=messages[0].patient)
+    assert conversation.last_direction == "out" and conversation.last_body == messages[0].body
+
+
+def test_a_batch_holding_a_reminder_already_sent_still_sends_the_others_once(book):
+    from apps.notifications.reminders import reminders_dispatch_batch
+
+    first, second = (plan(book(TUESDAY_10 + dt.timedelta(minutes=30 * i)))[0] for i in range(2))
+    reminder_dispatch(reminder_id=first.pk, now=first.due_at)
+    # Its plan row brought back to pending (as a concurrent run might see it): the ledger holds it.
+    type(first).objects.filter(pk=first.pk).update(status=ReminderStatus.PENDING, message=None)
+
+    assert reminders_dispatch_batch(reminder_ids=[first.pk, second.pk], now=first.due_at) == 1
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.reason) == (ReminderStatus.SKIPPED, "already_sent")
+    assert second.status == ReminderStatus.DISPATCHED and second.message is not None
+    assert Message.objects.filter(kind=MessageKind.REMINDER).count() == 2

@@ -116,7 +116,6 @@ def test_stop_between_queueing_and_sending_wins(make_order, patient, any_hour):
 
 def test_the_patients_reply_lands_in_the_inbox(organization, make_order, patient, any_hour):
     from apps.inbox.selectors import conversation_list
-    from apps.inbox.services import conversations_sync
     from apps.notifications.replies import inbound_receive
 
     make_order(status=OrderStatus.READY)
@@ -125,6 +124,5 @@ def test_the_patients_reply_lands_in_the_inbox(organization, make_order, patient
                             text="¡Gracias! Paso mañana por la tarde.")
 
     assert reply.kind == MessageKind.FREE_TEXT and reply.patient == patient
-    conversations_sync(organization=organization)
     [conversation] = conversation_list(organization=organization, filter="all")
     assert conversation.patient == patient

@@ -12,7 +12,6 @@ from apps.appointments.services import appointment_book, appointment_status_chan
 from apps.appointments.tests.factories import AppointmentTypeFactory, ProviderFactory
 from apps.common.exceptions import ApplicationError
 from apps.inbox.selectors import conversation_list
-from apps.inbox.services import conversations_sync
 from apps.notifications.models import Message, MessageKind, NotificationSettings
 from apps.notifications.replies import inbound_receive
 from apps.notifications.services import notification_settings_get
@@ -206,7 +205,6 @@ def test_the_recall_message_has_a_book_button_and_the_press_lands_in_the_inbox(o
 
     recall.refresh_from_db()
     assert recall.booking_requested_at is not None
-    conversations_sync(organization=organization)
     [conversation] = conversation_list(organization=organization, filter="all")
     assert conversation.patient == patient
 

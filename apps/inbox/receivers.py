@@ -1,0 +1,27 @@
+"""Every stored message brings its conversation up to date, whichever app stored it."""
+
+from __future__ import annotations
+
+
+def on_message_saved(sender, *, instance, created: bool, raw: bool = False, **kwargs) -> None:
+    if not created or raw:
+        return
+    from apps.inbox.services import conversations_record_messages
+
+    conversations_record_messages(messages=[instance])
+
+
+def on_messages_stored(sender, *, messages, **kwargs) -> None:
+    from apps.inbox.services import conversations_record_messages
+
+    conversations_record_messages(messages=messages)
+
+
+def connect() -> None:
+    from django.db.models.signals import post_save
+
+    from apps.notifications.models import Message
+    from apps.notifications.signals import messages_stored
+
+    post_save.connect(on_message_saved, sender=Message, dispatch_uid="inbox.conversation_of_message")
+    messages_stored.connect(on_messages_stored, dispatch_uid="inbox.conversations_of_messages")
