@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from apps.appointments.models import ConfirmationStatus
 from apps.appointments.tests.factories import AppointmentFactory, PatientFactory
-from apps.inbox.models import Conversation, ConversationState
+from apps.inbox.models import CannedReply, Conversation, ConversationState
 from apps.inbox.tests.factories import CannedReplyFactory, InboundMessageFactory
 from apps.notifications.models import Direction, Message
 
@@ -211,4 +211,4 @@ def test_a_canned_reply_with_a_nul_byte_gets_a_form_error_on_its_field_and_is_no
 
     assert response.status_code == 200
     assert "Null characters are not allowed." in response.context["form"].errors["body"]
-    assert not services.CannedReply.objects.exists()
+    assert not CannedReply.objects.exists()
