@@ -43,6 +43,7 @@ class Settings:
     events_batch: int = 50
     events_retry_base_ms: int = 500
     events_retry_max_ms: int = 30_000
+    events_max_attempts: int = 10
     send_min_gap_ms: int = 3000
     send_jitter_ms: int = 2000
     send_hourly_cap: int = 60
@@ -140,6 +141,7 @@ def load(env: dict | None = None) -> Settings:
         events_batch=max(1, _int(env, "BRIDGE_EVENTS_BATCH", 50)),
         events_retry_base_ms=_int(env, "BRIDGE_EVENTS_RETRY_BASE_MS", 500),
         events_retry_max_ms=_int(env, "BRIDGE_EVENTS_RETRY_MAX_MS", 30_000),
+        events_max_attempts=max(1, _int(env, "BRIDGE_EVENTS_MAX_ATTEMPTS", 10)),
         send_min_gap_ms=_int(env, "BRIDGE_SEND_MIN_GAP_MS", 3000),
         send_jitter_ms=_int(env, "BRIDGE_SEND_JITTER_MS", 2000),
         send_hourly_cap=_int(env, "BRIDGE_SEND_HOURLY_CAP", 60),
