@@ -25,6 +25,8 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-only-key"  # noqa: S105 - only ever used with DEBUG on
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+# The bridge (and a health check) reach gunicorn directly on the loopback by address.
+ALLOWED_HOSTS += [host for host in ("127.0.0.1", "localhost") if host not in ALLOWED_HOSTS]
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -226,6 +228,9 @@ SPECTACULAR_SETTINGS = {
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# The bridge posts its signed events to gunicorn on the loopback, never through nginx's TLS: a
+# redirect would stop every event (linking, receipts, replies).
+SECURE_REDIRECT_EXEMPT = [r"^whatsapp/events/$"]
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)

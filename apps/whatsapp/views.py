@@ -140,7 +140,7 @@ def events_receive(request):
         return JsonResponse({"detail": "invalid signature", "code": "invalid_signature"}, status=401)
     try:
         events = json.loads(request.body)
-        applied = events_process(events=events)
+        result = events_process(events=events)
     except (ValueError, MalformedEvents) as exc:
         return JsonResponse({"detail": str(exc), "code": "malformed", "fields": {"body": [str(exc)]}}, status=400)
-    return HttpResponse(json.dumps({"applied": applied}), content_type="application/json")
+    return HttpResponse(json.dumps(result.as_json()), content_type="application/json")
