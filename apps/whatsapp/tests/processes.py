@@ -142,7 +142,7 @@ def database_url(settings_dict: dict) -> str:
 
 
 class WorkerProcess:
-    """`manage.py procrastinate worker` on the test database, sending through `bridge_url`."""
+    """`manage.py worker` on the test database, sending through `bridge_url`."""
 
     def __init__(self, log_dir: Path, *, database_url: str, bridge_url: str, env: dict | None = None):
         self.extra_env = env or {}
@@ -160,7 +160,7 @@ class WorkerProcess:
                    PYTHONUNBUFFERED="1", MEDIA_ROOT=str(settings.MEDIA_ROOT))
         env.update(self.extra_env)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=REPO_ROOT,
+        self.proc = subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=REPO_ROOT,
                                      env=env, stdout=log, stderr=log)
         return self
 
