@@ -100,6 +100,10 @@ class BridgeProcess:
         _stop(self.proc)
         self.proc = None
 
+    def kill(self) -> None:
+        _stop(self.proc, signal.SIGKILL)
+        self.proc = None
+
     # the sandbox, as the patient's phone and as the clinic's phone scanning the QR
 
     def api(self, method: str, path: str, **kwargs):
