@@ -177,6 +177,53 @@ class WorkerProcess:
         self.proc = None
 
 
+class WebProcess:
+    """gunicorn with the project's config (deploy/gunicorn.conf.py) on a free loopback port."""
+
+    def __init__(self, log_dir: Path, *, database_url: str, env: dict | None = None, port: int | None = None):
+        self.port = port or free_port()
+        self.log_path = log_dir / "web.log"
+        self.database_url = database_url
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.url}/whatsapp/events/"
+
+    def start(self) -> WebProcess:
+        env = dict(os.environ)
+        env.update(DATABASE_URL=self.database_url, DJANGO_SECRET_KEY="test-web-secret-key-0123456789-abcdefghij",
+                   DJANGO_DEBUG="1", WHATSAPP_BRIDGE_API_KEY=API_KEY, WHATSAPP_EVENTS_SECRET=EVENTS_SECRET,
+                   GUNICORN_BIND=f"127.0.0.1:{self.port}", GUNICORN_WORKERS="2", GUNICORN_ACCESS_LOG="-",
+                   DATABASE_CONN_MAX_AGE="0", PYTHONUNBUFFERED="1",
+                   STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage")
+        env.update(self.extra_env)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "opticaapp.wsgi:application",
+                                      "-c", "deploy/gunicorn.conf.py"], cwd=REPO_ROOT, env=env, stdout=log,
+                                     stderr=log)
+
+        def answering():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"web exited:\n{self.log_path.read_text()}")
+            try:
+                return requests.get(f"{self.url}/health", timeout=2, allow_redirects=False).status_code < 500
+            except requests.RequestException:
+                return False
+
+        wait_until(answering, 60, message="web health")
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+
 class Blackhole:
     """A TCP server that accepts connections and never answers: a bridge that hangs mid-request."""
 
