@@ -163,6 +163,10 @@ class Dispatcher:
             return "unreachable", type(exc).__name__
         if 200 <= resp.status_code < 300:
             return "ok", ""
+        if resp.status_code in (502, 503, 504):
+            # The receiver (or its database, or the proxy before it) is down: no event is at fault.
+            log.warning("event receiver unavailable", extra={"http_status": resp.status_code})
+            return "unreachable", f"HTTP {resp.status_code}"
         if 300 <= resp.status_code < 400:
             # Following it would drop the POST body (or leave the loopback); it is the URL that is wrong.
             self.config_error = (
