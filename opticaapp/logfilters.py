@@ -6,7 +6,11 @@ import logging
 
 # Errors a job is retried for as a matter of course: the bridge or the session is down, the
 # database restarts. Named by class so that this module imports nothing of the apps.
-ORDINARY_RETRY_ERRORS = {"SendRetry", "OperationalError", "InterfaceError"}
+ORDINARY_RETRY_ERRORS = {"SendRetry", "OperationalError", "InterfaceError", "ConnectorException"}
+# A job to be retried; a side task of the worker (heartbeat, LISTEN, periodic deferrer) that lost
+# the database (the worker then reconnects).
+SHORTENED_ACTIONS = {"job_error_retry", "side_task_failed", "listener_error", "update_heartbeats_error",
+                     "deferrer_error", "poll_jobs_to_abort_error"}
 
 
 class OrdinaryRetryFilter(logging.Filter):
@@ -15,13 +19,14 @@ class OrdinaryRetryFilter(logging.Filter):
     errors keep their traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "action", "") != "job_error_retry" or not record.exc_info:
+        if getattr(record, "action", "") not in SHORTENED_ACTIONS or not record.exc_info:
             return True
         exc = record.exc_info[1]
         if type(exc).__name__ not in ORDINARY_RETRY_ERRORS:
             return True
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        record.msg = f"{record.getMessage()} ({type(exc).__name__}: {first_line})"
+        cause = exc.__cause__ or exc
+        first_line = (str(cause).strip().splitlines() or [""])[0]
+        record.msg = f"{' '.join(record.getMessage().split())} ({type(cause).__name__}: {first_line})"
         record.args = None
         record.exc_info = None
         record.exc_text = None

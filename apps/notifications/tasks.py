@@ -52,14 +52,14 @@ def replan_organization(organization_id: int) -> int:
 
 
 @app.periodic(cron="* * * * *", periodic_id="dispatch_due_reminders")
-@app.task(name="notifications.dispatch_due_reminders")
+@app.task(name="notifications.dispatch_due_reminders", retry=SendBackoff())
 def dispatch_due_reminders(timestamp: int) -> int:
     """`timestamp` is the periodic tick; a test defers the job with its own clock's time."""
     return reminders.reminders_dispatch_due(now=dt.datetime.fromtimestamp(timestamp, dt.UTC))
 
 
 @app.periodic(cron="*/5 * * * *", periodic_id="mark_no_response")
-@app.task(name="notifications.mark_no_response")
+@app.task(name="notifications.mark_no_response", retry=SendBackoff())
 def mark_no_response(timestamp: int) -> int:
     return reminders.confirmations_mark_no_response(now=dt.datetime.fromtimestamp(timestamp, dt.UTC))
 

