@@ -288,6 +288,8 @@ LOGGING = {
 # within 20-30 s.
 PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", default=4),
                                  "update_heartbeat_interval": 5.0, "stalled_worker_timeout": 20.0}
+# `manage.py worker` waits this long for a lost database before it exits with 1.
+WORKER_RECONNECT_SECONDS = env.float("WORKER_RECONNECT_SECONDS", default=120.0)
 
 # --- WhatsApp bridge -------------------------------------------------------------------------
 

@@ -153,18 +153,34 @@ class FanOut:
             "sessions_linked": sum(1 for s in sessions if s["status"] == "connected" and not s["has_qr"]),
         }
 
+    def diagnosis(self) -> dict:
+        """Where what did not settle is: messages by status, jobs not done, appointments by confirmation."""
+        from procrastinate.contrib.django.models import ProcrastinateJob
+
+        reminders = Message.objects.filter(kind=MessageKind.REMINDER, organization__in=self.clinics)
+        return {
+            "messages": dict(Counter(reminders.values_list("status", flat=True))),
+            "jobs": dict(Counter(ProcrastinateJob.objects.exclude(status__in=("succeeded", "failed"))
+                                 .values_list("task_name", "status"))),
+            "confirmations": dict(Counter(Appointment.objects.filter(pk__in=self.appointment_ids)
+                                          .values_list("confirmation", flat=True))),
+        }
+
     def wait_until_on_phones(self, share: float) -> None:
         wanted = max(1, int(len(self.appointment_ids) * share))
         wait_until(lambda: self.phones_answer() >= wanted or len(self.on_phones()) >= wanted, timeout=120,
                    interval=0.05, message=f"{wanted} reminders on the phones")
 
     def assert_nothing_lost(self, fault: str) -> dict:
-        wait_until(self.settled, timeout=SETTLE_SECONDS, interval=0.5, message=f"the fan-out to settle after {fault}")
+        try:
+            wait_until(self.settled, timeout=SETTLE_SECONDS, interval=0.5, message="the fan-out to settle")
+        except AssertionError:
+            pass  # the figures below say what did not settle
         figures = self.figures()
         print(json.dumps({"fault": fault, **figures}))  # noqa: T201 - the matrix's figures, with -s
         expected = {**figures, "lost": 0, "sent_twice": 0, "failed": 0, "stuck": 0, "replies_lost": 0,
                     "replies_applied_twice": 0, "confirmed": figures["reminders"], "sessions_linked": 2}
-        assert figures == expected, f"{fault}: {figures}"
+        assert figures == expected, f"{fault}: {figures}; {self.diagnosis()}"
         return figures
 
 
@@ -251,7 +267,7 @@ def dedicated_postgres(transactional_db):
 
 def test_postgresql_restarted_mid_fan_out_loses_and_duplicates_nothing(dedicated_postgres, fan_out, make_worker):
     run = fan_out()
-    worker = make_worker(bridge_url=run.bridge.url)
+    worker = make_worker(bridge_url=run.bridge.url, env={"WORKER_RECONNECT_SECONDS": "15"})
     run.start()
     run.wait_until_on_phones(1 / 3)
     connection.close()
@@ -261,3 +277,12 @@ def test_postgresql_restarted_mid_fan_out_loses_and_duplicates_nothing(dedicated
     run.assert_nothing_lost("PostgreSQL restarted mid fan-out")
     assert worker.proc.poll() is None, "the worker did not survive the restart"
     assert "reconnecting" in worker.log_path.read_text()
+
+    # A database that stays away: the worker exits non-zero (for PM2 to restart it), never 0.
+    connection.close()
+    dedicated_postgres.stop()
+    try:
+        wait_until(lambda: worker.proc.poll() is not None, timeout=90, message="the worker to give up")
+        assert worker.proc.returncode == 1
+    finally:
+        dedicated_postgres.start()

@@ -59,7 +59,7 @@ def make_worker(tmp_path, transactional_db):
 
     def make(*, bridge_url: str, env: dict | None = None) -> WorkerProcess:
         worker = WorkerProcess(tmp_path, database_url=database_url(connection.settings_dict), bridge_url=bridge_url,
-                               env=env)
+                               env=env, name=f"worker{len(started)}" if started else "worker")
         started.append(worker.start())
         return worker
 

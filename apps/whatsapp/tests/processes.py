@@ -59,6 +59,20 @@ def _stop(proc: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
         proc.wait(timeout=5)
 
 
+def _wait_answering(proc: subprocess.Popen, url: str, log_path: Path, name: str, timeout: float) -> None:
+    """Until `url` answers without a server error; the process's log when it exits first."""
+
+    def answering():
+        if proc.poll() is not None:
+            raise AssertionError(f"{name} exited:\n{log_path.read_text()}")
+        try:
+            return requests.get(url, timeout=2, allow_redirects=False).status_code < 500
+        except requests.RequestException:
+            return False
+
+    wait_until(answering, timeout, message=f"{name} health")
+
+
 class BridgeProcess:
     """`python -m whatsapp_bridge` with the sandbox engine on a free loopback port."""
 
@@ -84,16 +98,7 @@ class BridgeProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen([sys.executable, "-m", "whatsapp_bridge"], cwd=REPO_ROOT, env=env,
                                      stdout=log, stderr=log)
-
-        def healthy():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"bridge exited:\n{self.log_path.read_text()}")
-            try:
-                return requests.get(f"{self.url}/api/health", timeout=1).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(healthy, 30, message="bridge health")
+        _wait_answering(self.proc, f"{self.url}/api/health", self.log_path, "bridge", 30)
         return self
 
     def stop(self) -> None:
@@ -148,9 +153,10 @@ def database_url(settings_dict: dict) -> str:
 class WorkerProcess:
     """`manage.py worker` on the test database, sending through `bridge_url`."""
 
-    def __init__(self, log_dir: Path, *, database_url: str, bridge_url: str, env: dict | None = None):
+    def __init__(self, log_dir: Path, *, database_url: str, bridge_url: str, env: dict | None = None,
+                 name: str = "worker"):
         self.extra_env = env or {}
-        self.log_path = log_dir / "worker.log"
+        self.log_path = log_dir / f"{name}.log"
         self.database_url = database_url
         self.bridge_url = bridge_url
         self.proc: subprocess.Popen | None = None
@@ -207,16 +213,7 @@ class WebProcess:
         self.proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "opticaapp.wsgi:application",
                                       "-c", "deploy/gunicorn.conf.py"], cwd=REPO_ROOT, env=env, stdout=log,
                                      stderr=log)
-
-        def answering():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"web exited:\n{self.log_path.read_text()}")
-            try:
-                return requests.get(f"{self.url}/health", timeout=2, allow_redirects=False).status_code < 500
-            except requests.RequestException:
-                return False
-
-        wait_until(answering, 60, message="web health")
+        _wait_answering(self.proc, f"{self.url}/health", self.log_path, "web", 60)
         return self
 
     def stop(self) -> None:

@@ -13,6 +13,7 @@ import logging
 import time
 
 import psycopg
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.utils import connector_params
@@ -36,7 +37,7 @@ class Command(BaseCommand):
     help = "Run the background-job worker; after a lost database connection it reconnects."
 
     def add_arguments(self, parser):
-        parser.add_argument("--reconnect-seconds", type=float, default=120.0,
+        parser.add_argument("--reconnect-seconds", type=float, default=settings.WORKER_RECONNECT_SECONDS,
                             help="How long to wait for the database to come back before exiting with 1.")
 
     def handle(self, *args, reconnect_seconds: float, **options):
