@@ -26,7 +26,8 @@ class OrdinaryRetryFilter(logging.Filter):
             return True
         cause = exc.__cause__ or exc
         first_line = (str(cause).strip().splitlines() or [""])[0]
-        record.msg = f"{' '.join(record.getMessage().split())} ({type(cause).__name__}: {first_line})"
+        names = [type(exc).__name__] + ([type(cause).__name__] if cause is not exc else [])
+        record.msg = f"{' '.join(record.getMessage().split())} ({': '.join(names)}: {first_line})"
         record.args = None
         record.exc_info = None
         record.exc_text = None

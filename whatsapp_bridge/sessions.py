@@ -94,6 +94,9 @@ class Session:
         self._qr_deadline: float | None = None
         self.attempts = 0
         self.send_lock = asyncio.Lock()
+        # Counts logouts and failures: a send that waited across one (even if relinked since) fails.
+        self.unlinks = 0
+        self.unlinked: tuple[str, str | None] = ("logged_out", None)
         self._timers: dict[str, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
         self.engine: Engine = manager.make_engine(engine_name, organization_id, self)
@@ -151,6 +154,8 @@ class Session:
             {"status": status, "reason": reason, "phone_number": self.phone_number},
         )
         if status in ("logged_out", "failed"):
+            self.unlinked = (status, reason)
+            self.unlinks += 1
             self._fail_queued(f"session_{status}", f"session is {status}" + (f" ({reason})" if reason else ""))
 
     @property
@@ -455,16 +460,26 @@ class Session:
 
     async def _send_now(self, message_id: str):
         """Wait for the pacing slot, then hand the recorded row to the engine."""
+        unlinks = self.unlinks
         if not await self._wait_slot():
             # Stopping: the row goes back to the outbox (sent after the restart, or by a retry).
             self.store.update_send(message_id, status="queued")
             raise BridgeStopping()
+        if self.unlinks != unlinks:
+            # Logged out or failed during the wait (perhaps relinked since): the queued sends were
+            # failed then, and this one is too, never sent after a relink with no re-check.
+            status, reason = self.unlinked
+            row = self.store.send(message_id)
+            self._fail_send(
+                row,
+                f"session_{status}",
+                f"session was {status} while the send waited" + (f" ({reason})" if reason else ""),
+            )
+            raise SessionError(f"session was {status} while the send waited", self.status)
         if self.status != "connected":
             if self.status in ("reconnecting", "connecting") and self.linked:
                 self.store.update_send(message_id, status="queued")
                 return 202, {"message_id": message_id, "status": "queued"}
-            # Logged out or failed during the wait: the queued sends were failed then, and this
-            # one is too, never parked for a relink that may come after the appointment changed.
             row = self.store.send(message_id)
             self._fail_send(row, f"session_{self.status}", f"session is {self.status}")
             raise SessionError(f"session is {self.status}", self.status)
