@@ -203,13 +203,15 @@ class SandboxEngine(Engine):
     async def _receipts_for(self, whatsapp_id: str, age: float = 0.0, status: str = "sent") -> None:
         delivered = self.settings.sandbox_delivered_ms / 1000
         read = max(delivered, self.settings.sandbox_read_ms / 1000)
+        # The receipt is reported before the phone's own row changes: a bridge killed in between
+        # reports it again after its restart (a repeat is ignored), never loses it.
         if status == "sent":
             await asyncio.sleep(max(0.0, delivered - age))
-            self.store.set_sandbox_status(self.organization_id, whatsapp_id, "delivered")
             self.sink.on_receipt(whatsapp_id, "delivered")
+            self.store.set_sandbox_status(self.organization_id, whatsapp_id, "delivered")
         await asyncio.sleep(max(0.0, read - max(age, delivered)))
-        self.store.set_sandbox_status(self.organization_id, whatsapp_id, "read")
         self.sink.on_receipt(whatsapp_id, "read")
+        self.store.set_sandbox_status(self.organization_id, whatsapp_id, "read")
 
     # faults and actions from the simulated phones
     def reply(
