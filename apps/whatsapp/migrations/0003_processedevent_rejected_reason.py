@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('whatsapp', '0001_initial'),
+        ('whatsapp', '0002_cloud_engine'),
     ]
 
     operations = [
