@@ -234,7 +234,8 @@ def test_logout_during_the_pacing_wait_then_cancel_then_relink_never_sends_the_r
     from apps.appointments.services import appointment_cancel
     from apps.whatsapp.services import session_unlink
 
-    bridge = make_bridge(env={"BRIDGE_SEND_MIN_GAP_MS": "4000"})
+    # Long enough that the reminder still waits for its slot when the worker hands it over.
+    bridge = make_bridge(env={"BRIDGE_SEND_MIN_GAP_MS": "20000"})
     bridge.link(organization.pk)
     BridgeClient().send_message(organization_id=organization.pk, phone="+573001230000", message="Otro paciente",
                                 client_message_id="warm-up")  # the next send waits for its pacing slot
@@ -244,7 +245,7 @@ def test_logout_during_the_pacing_wait_then_cancel_then_relink_never_sends_the_r
     session_unlink(organization=organization)
     appointment_cancel(appointment=message.appointment, reason="staff", source=EventSource.UI)
     bridge.link(organization.pk)
-    wait_until(lambda: status_of(message) == MessageStatus.FAILED, message="the reminder to be dropped")
+    wait_until(lambda: status_of(message) == MessageStatus.FAILED, timeout=60, message="the reminder to be dropped")
     assert Message.objects.get(pk=message.pk).error_code in ("appointment_cancelled", "session_logged_out")
     time.sleep(1)  # a parked send would go out right after the relink
     assert texts_on_phone(bridge, organization, message) == []
