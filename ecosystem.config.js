@@ -91,7 +91,9 @@ module.exports = {
       env_production: { DJANGO_DEBUG: "0", GUNICORN_BIND: setting("GUNICORN_BIND", "127.0.0.1:8000") },
     }),
     // Background jobs (reminders, sends, retries, periodic jobs).
-    app("worker", path.join(venvBin, "python"), "manage.py procrastinate worker", {
+    // `manage.py worker` is procrastinate's worker started again after a PostgreSQL restart (exit 1
+    // when the database stays away, then PM2 restarts it).
+    app("worker", path.join(venvBin, "python"), "manage.py worker", {
       // Give a job in flight time to finish; an interrupted job is retried, never sent twice.
       kill_timeout: 30000,
       max_memory_restart: setting("WORKER_MAX_MEMORY", "800M"),

@@ -25,6 +25,8 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-only-key"  # noqa: S105 - only ever used with DEBUG on
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+# The bridge (and a health check) reach gunicorn directly on the loopback by address.
+ALLOWED_HOSTS += [host for host in ("127.0.0.1", "localhost") if host not in ALLOWED_HOSTS]
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -231,6 +233,9 @@ SPECTACULAR_SETTINGS = {
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# The bridge posts its signed events to gunicorn on the loopback, never through nginx's TLS: a
+# redirect would stop every event (linking, receipts, replies).
+SECURE_REDIRECT_EXEMPT = [r"^whatsapp/events/$"]
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
@@ -271,7 +276,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"ordinary_retries": {"()": "opticaapp.logfilters.OrdinaryRetryFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["ordinary_retries"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "procrastinate.blueprints": {"level": "WARNING"},
                 "procrastinate.periodic": {"level": "WARNING"}},
@@ -281,7 +288,13 @@ LOGGING = {
 
 # Jobs a worker runs at once. Sends mostly wait on the bridge, so a few in parallel multiply
 # reminder throughput; each running job holds one database connection.
-PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", default=4)}
+# A worker writes its heartbeat every 5 s; its jobs count as stalled (and run again) once it has
+# been silent for WHATSAPP_STALLED_JOB_SECONDS, checked every 10 s: a killed worker's sends resume
+# within 20-30 s.
+PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", default=4),
+                                 "update_heartbeat_interval": 5.0, "stalled_worker_timeout": 20.0}
+# `manage.py worker` waits this long for a lost database before it exits with 1.
+WORKER_RECONNECT_SECONDS = env.float("WORKER_RECONNECT_SECONDS", default=120.0)
 
 # --- WhatsApp bridge -------------------------------------------------------------------------
 
@@ -299,7 +312,10 @@ WHATSAPP_SEND_RETRY_SECONDS = env.int("WHATSAPP_SEND_RETRY_SECONDS", default=30)
 WHATSAPP_SEND_RETRY_MAX_SECONDS = env.int("WHATSAPP_SEND_RETRY_MAX_SECONDS", default=900)
 WHATSAPP_SEND_MAX_ATTEMPTS = env.int("WHATSAPP_SEND_MAX_ATTEMPTS", default=20)
 # A job whose worker sent no heartbeat for this long is put back in the queue.
-WHATSAPP_STALLED_JOB_SECONDS = env.int("WHATSAPP_STALLED_JOB_SECONDS", default=90)
+WHATSAPP_STALLED_JOB_SECONDS = env.int("WHATSAPP_STALLED_JOB_SECONDS", default=20)
+# An outbound message still queued or sending this long after its last change, with no send job
+# waiting for it, is handed to a new send job by the periodic sweep.
+WHATSAPP_STUCK_SEND_SECONDS = env.int("WHATSAPP_STUCK_SEND_SECONDS", default=300)
 # Largest file staff may send or a patient's file Django keeps (the bridge has its own limit too).
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=16 * 1024 * 1024)
 

@@ -26,7 +26,7 @@ from .media import MediaRejected, MediaStore, from_body, media_response
 from .metrics import Metrics
 from .phones import InvalidPhone, to_e164
 from .schemas import CloudCredentialsBody, OrgBody, PacingBody, PairingCodeBody, SendMessageBody, StartSessionBody
-from .sessions import SessionError, SessionManager
+from .sessions import BridgeStopping, SessionError, SessionManager
 from .store import Store
 from .workers import WorkerRegistry, proc_figures
 
@@ -80,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
         metrics.session_counts = manager.counts
         metrics.queue_depth = store.event_depth
         metrics.workers = workers.snapshot
+        metrics.dead_letters = store.dead_event_count
         dispatcher = Dispatcher(
             queue,
             settings.events_url,
@@ -88,10 +89,12 @@ def create_app(settings: Settings) -> FastAPI:
             settings.events_retry_base_ms,
             settings.events_retry_max_ms,
             metrics,
+            settings.events_max_attempts,
         )
         app.state.settings, app.state.store, app.state.metrics = settings, store, metrics
         app.state.manager, app.state.network = manager, network
         app.state.cloud, app.state.workers = hub, workers
+        app.state.dispatcher = dispatcher
         dispatcher.start()
         await manager.boot()
         log.info("bridge ready", extra={"sessions": len(manager.sessions), "sandbox": settings.sandbox})
@@ -123,6 +126,14 @@ def create_app(settings: Settings) -> FastAPI:
     async def _session_error(_request: Request, exc: SessionError):
         return JSONResponse(
             {"error": exc.message, "field": "organization_id", "session_status": exc.status}, status_code=409
+        )
+
+    @app.exception_handler(BridgeStopping)
+    async def _stopping(_request: Request, _exc: BridgeStopping):
+        return JSONResponse(
+            {"error": "the bridge is restarting: send again in a moment", "error_code": "bridge_stopping"},
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(EngineError)
@@ -201,10 +212,13 @@ def create_app(settings: Settings) -> FastAPI:
         current_org.set(body.organization_id)
         existing = manager(request).get(body.organization_id)
         if existing is not None and existing.engine_name != "cloud" and existing.linked:
-            raise ApiError(409, "a phone is linked to this organization: unlink it first", "organization_id",
-                           session_status=existing.status)
-        creds = Credentials(body.phone_number_id, body.waba_id, body.access_token, body.app_secret,
-                            body.verify_token)
+            raise ApiError(
+                409,
+                "a phone is linked to this organization: unlink it first",
+                "organization_id",
+                session_status=existing.status,
+            )
+        creds = Credentials(body.phone_number_id, body.waba_id, body.access_token, body.app_secret, body.verify_token)
         other = request.app.state.cloud.store.organization_for(body.phone_number_id)
         if other is not None and other != body.organization_id:
             raise ApiError(409, "this phone-number id is connected to another organization", "phone_number_id")
@@ -242,8 +256,14 @@ def create_app(settings: Settings) -> FastAPI:
         session = manager(request).get(organization_id)
         if session is None:
             # The Node server answered this for an organization it never saw; its callers rely on it.
-            return {"organization_id": organization_id, "status": "disconnected", "reason": None, "has_qr": False,
-                    "phone_number": None, "engine": None}
+            return {
+                "organization_id": organization_id,
+                "status": "disconnected",
+                "reason": None,
+                "has_qr": False,
+                "phone_number": None,
+                "engine": None,
+            }
         await session.engine.refresh_details()
         return status_body(session)
 
@@ -288,7 +308,10 @@ def create_app(settings: Settings) -> FastAPI:
                 "template",
                 error_code="outside_window",
             )
-        code, answer = await session.send(phone, body.message, buttons, body.client_message_id, media, extra or None)
+        deliver_before = body.deliver_before.timestamp() if body.deliver_before else None
+        code, answer = await session.send(
+            phone, body.message, buttons, body.client_message_id, media, extra or None, deliver_before=deliver_before
+        )
         if code == 502 and (field := engine.refusal(answer.get("error_code"))):
             # Meta refused it for good: 4xx, so callers record the failure instead of retrying.
             return JSONResponse({**answer, "field": field}, status_code=422)
@@ -307,8 +330,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def pairing_code(body: PairingCodeBody, request: Request):
         session = session_or_404(request, body.organization_id)
         if not session.engine.supports_pairing_code:
-            raise ApiError(409, f"the {session.engine_name} engine has no pairing code", "organization_id",
-                           session_status=session.status)
+            raise ApiError(
+                409,
+                f"the {session.engine_name} engine has no pairing code",
+                "organization_id",
+                session_status=session.status,
+            )
         return {"code": await session.pairing_code(body.phone)}
 
     @app.post("/api/logout", tags=["sessions"], responses=error_responses(*BODY, 404))
@@ -358,7 +385,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/api/health", tags=["operations"])
     async def health(request: Request):
-        return {"status": "ok", "sessions": manager(request).counts()}
+        state = request.app.state
+        events = {
+            "queued": state.store.event_depth(),
+            "dead_letters": state.store.dead_event_count(),
+            "config_error": state.dispatcher.config_error,
+        }
+        return {
+            "status": "degraded" if events["config_error"] else "ok",
+            "sessions": manager(request).counts(),
+            "events": events,
+        }
 
     @app.get("/metrics", tags=["operations"], response_class=Response, responses=error_responses(401))
     async def metrics(request: Request):

@@ -48,6 +48,7 @@ class Settings:
     events_retry_max_ms: int = 30_000
     # Pacing the operator set in the environment (unset ones come from the engine's defaults).
     pacing_env: dict = field(default_factory=dict)
+    events_max_attempts: int = 10
     qr_first_ms: int = 60_000
     qr_rotation_ms: int = 20_000
     qr_codes: int = 6
@@ -157,6 +158,7 @@ def load(env: dict | None = None) -> Settings:
             for name in PACING_NAMES
             if env.get(f"BRIDGE_SEND_{name.upper()}", "").strip()
         },
+        events_max_attempts=max(1, _int(env, "BRIDGE_EVENTS_MAX_ATTEMPTS", 10)),
         qr_first_ms=_int(env, "BRIDGE_QR_FIRST_MS", 60_000),
         qr_rotation_ms=_int(env, "BRIDGE_QR_ROTATION_MS", 20_000),
         qr_codes=max(1, _int(env, "BRIDGE_QR_CODES", 6)),

@@ -34,6 +34,9 @@ class _LiveCollector:
         yield rss
         yield threads
         yield crashes
+        dead = GaugeMetricFamily("bridge_event_dead_letters", "Events the receiver kept refusing, set aside for replay")
+        dead.add_metric([], self.owner.dead_letters() if self.owner.dead_letters else 0)
+        yield dead
 
 
 class Metrics:
@@ -42,6 +45,7 @@ class Metrics:
         self.session_counts = None
         self.queue_depth = None
         self.workers = None
+        self.dead_letters = None
         self.sends = Counter("bridge_sends", "Send requests by outcome", ["engine", "outcome"], registry=self.registry)
         self.send_latency = Histogram(
             "bridge_send_latency_seconds",
@@ -54,5 +58,8 @@ class Metrics:
         )
         self.event_post_failures = Counter(
             "bridge_event_post_failures", "Event batches the receiver did not accept", registry=self.registry
+        )
+        self.events_dead_lettered = Counter(
+            "bridge_events_dead_lettered", "Events moved to the dead-letter table", registry=self.registry
         )
         self.registry.register(_LiveCollector(self))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -108,7 +110,6 @@ class MediaBody(BaseModel):
         return base64.b64decode(self.data)
 
 
-
 Text = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
@@ -163,6 +164,16 @@ class SendMessageBody(OrgBody):
     buttons: Annotated[list[Button], Field(max_length=3)] | None = None
     template: Template | None = None
     list_message: ListMessage | None = Field(default=None, alias="list")
+    # Not sent at all after this moment (ISO 8601 with offset): a reminder must never arrive
+    # after its appointment, however long the session stays down.
+    deliver_before: AwareDatetime | None = None
+
+    @field_validator("deliver_before")
+    @classmethod
+    def _in_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.timestamp() <= datetime.now().timestamp():
+            raise ValueError("deliver_before is already past")
+        return value
 
     @field_validator("message")
     @classmethod

@@ -33,6 +33,10 @@ ACTIVE = ("connecting", "qr_ready", "connected", "reconnecting")
 SEND_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3}
 
 
+class BridgeStopping(Exception):
+    """The bridge is shutting down; the caller should send again in a moment (answered as 503)."""
+
+
 class SessionError(Exception):
     """A request the session refuses in its current state (answered as 409)."""
 
@@ -93,6 +97,9 @@ class Session:
         self.pacing_config = PacingConfig()
         self.pacer = Pacer(0, 0, 0)
         self.send_lock = asyncio.Lock()
+        # Counts logouts and failures: a send that waited across one (even if relinked since) fails.
+        self.unlinks = 0
+        self.unlinked: tuple[str, str | None] = ("logged_out", None)
         self._timers: dict[str, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
         self.engine: Engine = manager.make_engine(engine_name, organization_id, self)
@@ -169,6 +176,8 @@ class Session:
             | ({"detail": detail} if detail else {}),
         )
         if status in ("logged_out", "failed"):
+            self.unlinked = (status, reason)
+            self.unlinks += 1
             why = reason + (" " + json.dumps(detail, sort_keys=True) if detail else "") if reason else ""
             self._fail_queued(f"session_{status}", f"session is {status}" + (f" ({why})" if why else ""))
 
@@ -406,9 +415,7 @@ class Session:
 
     def _fail_queued(self, code: str, error: str) -> None:
         for row in self.store.queued_sends(self.org):
-            self.store.update_send(row["message_id"], status="failed", error_code=code, error=error)
-            self._emit_status({**row, "status": "failed"}, code, error)
-            self.manager.metrics.sends.labels(self.engine_name, "failed").inc()
+            self._fail_send(row, code, error)
 
     async def send(
         self,
@@ -418,10 +425,13 @@ class Session:
         client_message_id: str | None,
         media: Media | None = None,
         extra: dict | None = None,
+        deliver_before: float | None = None,
     ):
         """Returns (http_status, body). `media` has been checked (type and size) by the caller.
 
-        `extra` (a template, a list) is kept with the row, for engines that use it.
+        `extra` (a template, a list) is kept with the row, for engines that use it. The row is
+        recorded before anything is attempted; it says "sent" only once the engine took the
+        message, so a retry of the same `client_message_id` after a crash sends it.
         """
         metrics = self.manager.metrics
         async with self.send_lock:
@@ -429,14 +439,10 @@ class Session:
                 prior = self.store.send_by_client_id(self.org, client_message_id)
                 if prior and prior["status"] != "failed":
                     metrics.sends.labels(self.engine_name, "duplicate").inc()
-                    return prior["first_code"], {"message_id": prior["message_id"], "status": prior["first_status"]}
+                    return await self._answer_retry(prior)
                 if prior:
                     self.store.delete_send(prior["message_id"])
-            can_queue = self.status in ("reconnecting", "connecting") and self.linked
-            if self.status != "connected" and not can_queue:
-                raise SessionError(
-                    "session is not linked" if not self.linked else f"session is {self.status}", self.status
-                )
+            self._require_sendable()
             row = {
                 "message_id": uuid.uuid4().hex,
                 "organization_id": self.org,
@@ -448,6 +454,7 @@ class Session:
                 "status": "queued",
                 "first_status": "queued",
                 "first_code": 202,
+                "deliver_before": deliver_before,
             }
             if media is not None:
                 # Kept as a file so that a queued or retried send still has its bytes.
@@ -459,24 +466,124 @@ class Session:
                 self.log.info("send queued", extra={"message_id": row["message_id"], "session_status": self.status})
                 self.kick_outbox()
                 return 202, {"message_id": row["message_id"], "status": "queued"}
-            self.store.insert_send({**row, "status": "sending", "first_status": "sent", "first_code": 200})
-            await self.pacer.wait()
-            if self.status != "connected":
-                self.store.update_send(row["message_id"], status="queued", first_status="queued", first_code=202)
-                return 202, {"message_id": row["message_id"], "status": "queued"}
-            outcome = await self._deliver(self.store.send(row["message_id"]))
-            if outcome == "sent":
-                return 200, {"message_id": row["message_id"], "status": "sent"}
-            if outcome == "queued":
-                self.store.update_send(row["message_id"], first_status="queued", first_code=202)
-                return 202, {"message_id": row["message_id"], "status": "queued"}
-            failed = self.store.send(row["message_id"])
-            return 502, {
-                "error": failed["error"] or "send failed",
-                "error_code": failed["error_code"],
-                "message_id": row["message_id"],
-                "status": "failed",
-            }
+            self.store.insert_send({**row, "status": "sending"})
+            return await self._send_now(row["message_id"])
+
+    async def _wait_slot(self) -> bool:
+        """The pacer's wait, cut short when the bridge is stopping (then False)."""
+        stopping = self.manager.stopping
+        if stopping.is_set():
+            return False
+        pacing = asyncio.ensure_future(self.pacer.wait())
+        stop = asyncio.ensure_future(stopping.wait())
+        try:
+            await asyncio.wait({pacing, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            pacing.cancel()
+            stop.cancel()
+        return not stopping.is_set()
+
+    def _require_sendable(self) -> None:
+        can_queue = self.status in ("reconnecting", "connecting") and self.linked
+        if self.status != "connected" and not can_queue:
+            raise SessionError("session is not linked" if not self.linked else f"session is {self.status}", self.status)
+
+    async def _answer_retry(self, prior: dict):
+        """A repeated `client_message_id`: the first outcome if there is one, else the send is made now."""
+        if prior["sent_at"] is not None or SEND_RANK.get(prior["status"], 0) >= SEND_RANK["sent"]:
+            return 200, {"message_id": prior["message_id"], "status": "sent"}
+        if self.status != "connected" or self.pacer.cap_reached():
+            self._require_sendable()
+            return 202, {"message_id": prior["message_id"], "status": "queued"}
+        self.store.update_send(prior["message_id"], status="sending")
+        return await self._send_now(prior["message_id"])
+
+    async def _send_now(self, message_id: str):
+        """Wait for the pacing slot, then hand the recorded row to the engine."""
+        unlinks = self.unlinks
+        if not await self._wait_slot():
+            # Stopping: the row goes back to the outbox (sent after the restart, or by a retry).
+            self.store.update_send(message_id, status="queued")
+            raise BridgeStopping()
+        if self.unlinks != unlinks:
+            # Logged out or failed during the wait (perhaps relinked since): the queued sends were
+            # failed then, and this one is too, never sent after a relink with no re-check.
+            status, reason = self.unlinked
+            row = self.store.send(message_id)
+            self._fail_send(
+                row,
+                f"session_{status}",
+                f"session was {status} while the send waited" + (f" ({reason})" if reason else ""),
+            )
+            raise SessionError(f"session was {status} while the send waited", self.status)
+        if self.status != "connected":
+            if self.status in ("reconnecting", "connecting") and self.linked:
+                self.store.update_send(message_id, status="queued")
+                return 202, {"message_id": message_id, "status": "queued"}
+            row = self.store.send(message_id)
+            self._fail_send(row, f"session_{self.status}", f"session is {self.status}")
+            raise SessionError(f"session is {self.status}", self.status)
+        row = self.store.send(message_id)
+        if self._expired(row):
+            return self._failed_answer(row)
+        outcome = await self._deliver(row)
+        if outcome == "sent":
+            return 200, {"message_id": message_id, "status": "sent"}
+        if outcome == "queued":
+            return 202, {"message_id": message_id, "status": "queued"}
+        return self._failed_answer(self.store.send(message_id))
+
+    def _failed_answer(self, row: dict):
+        row = self.store.send(row["message_id"])
+        return 502, {
+            "error": row["error"] or "send failed",
+            "error_code": row["error_code"],
+            "message_id": row["message_id"],
+            "status": "failed",
+        }
+
+    def _fail_send(self, row: dict, code: str, error: str) -> None:
+        self.store.update_send(row["message_id"], status="failed", error_code=code, error=error)
+        self._emit_status({**row, "status": "failed"}, code, error)
+        self.manager.metrics.sends.labels(self.engine_name, "failed").inc()
+        self.log.warning("send failed", extra={"message_id": row["message_id"], "error_code": code})
+
+    def _expired(self, row: dict) -> bool:
+        """Past its `deliver_before`: failed (and reported) instead of sent late."""
+        deadline = row.get("deliver_before")
+        if deadline is None or time.time() < deadline:
+            return False
+        self._fail_send(
+            row, "deadline_passed", f"not sent before its deliver_before deadline ({iso_from_epoch(deadline)})"
+        )
+        return True
+
+    def fail_expired(self) -> None:
+        for row in self.store.queued_sends(self.org):
+            self._expired(row)
+
+    def recover_interrupted(self) -> None:
+        """At boot: every row a stopped bridge left `sending` is settled before anything else is sent.
+
+        Never handed to the engine: queued again (sent by the outbox, or by a retry of its id).
+        Handed over with an unknown outcome: sent if the engine knows it went out, else failed with
+        a reason; sending it again could reach the patient twice.
+        """
+        for row in self.store.interrupted_sends(self.org):
+            if row["attempted_at"] is None:
+                self.store.update_send(row["message_id"], status="queued")
+                self.log.info("interrupted send queued again", extra={"message_id": row["message_id"]})
+                continue
+            engine_id = self.engine.sent_id(row["message_id"])
+            if engine_id:
+                self.store.update_send(row["message_id"], status="sent", engine_id=engine_id, sent_at=time.time())
+                self._emit_status({**row, "status": "sent"})
+            else:
+                self._fail_send(
+                    row,
+                    "send_interrupted",
+                    "the bridge stopped while handing this message over; it may not have been sent",
+                )
 
     async def _deliver(self, row: dict) -> str:
         """Send one stored row through the engine; 'sent', 'queued' (engine offline) or 'failed'."""
@@ -503,26 +610,31 @@ class Session:
         started = time.monotonic()
         extra = row.get("extra")
         extra = json.loads(extra) if isinstance(extra, str) else (extra or {})
+        self.store.update_send(row["message_id"], status="sending", attempted_at=time.time())
         try:
             engine_id = await self.engine.send(
                 row["message_id"], row["phone"], text, buttons or None, media=media, **extra
             )
         except NotConnected:
-            self.store.update_send(row["message_id"], status="queued")
+            self.store.update_send(row["message_id"], status="queued", attempted_at=None)
             return "queued"
         except EngineError as exc:
             self.pacer.record()
-            self.store.update_send(row["message_id"], status="failed", error_code=exc.code, error=exc.message)
-            self._emit_status({**row, "status": "failed"}, exc.code, exc.message)
-            metrics.sends.labels(self.engine_name, "failed").inc()
-            self.log.warning("send failed", extra={"message_id": row["message_id"], "error_code": exc.code})
+            self._fail_send(row, exc.code, exc.message)
             return "failed"
         self.pacer.record()
         metrics.send_latency.labels(self.engine_name).observe(time.monotonic() - started)
         metrics.sends.labels(self.engine_name, "sent").inc()
         current = self.store.send(row["message_id"])
         status = current["status"] if current and SEND_RANK.get(current["status"], 0) > 1 else "sent"
-        self.store.update_send(row["message_id"], status=status, engine_id=engine_id)
+        self.store.update_send(
+            row["message_id"],
+            status=status,
+            engine_id=engine_id,
+            sent_at=time.time(),
+            first_status="sent",
+            first_code=200,
+        )
         self._emit_status({**row, "status": "sent"})
         self.log.info("message sent", extra={"message_id": row["message_id"]})
         return "sent"
@@ -538,10 +650,15 @@ class Session:
                     queued = self.store.queued_sends(self.org)
                     if not queued:
                         return
+                    if self._expired(queued[0]):
+                        continue
                     await self.pacer.wait()
                     if self.status != "connected":
                         return
-                    if await self._deliver(queued[0]) == "queued":
+                    row = self.store.send(queued[0]["message_id"])
+                    if row["status"] != "queued" or self._expired(row):
+                        continue
+                    if await self._deliver(row) == "queued":
                         return
         finally:
             if self._timers.get("outbox") is asyncio.current_task():
@@ -563,6 +680,13 @@ class SessionManager:
         self.metrics = metrics
         self.engine_factories = engine_factories
         self.sessions: dict[str, Session] = {}
+        self._expiry_task: asyncio.Task | None = None
+        self.stopping = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+
+    def begin_stop(self) -> None:
+        """Called from the signal handler: safe from any thread."""
+        self._loop.call_soon_threadsafe(self.stopping.set)
 
     def make_engine(self, name: str, organization_id: str, sink) -> Engine:
         return self.engine_factories[name](organization_id, sink)
@@ -572,11 +696,22 @@ class SessionManager:
             engine = row["engine"] if row["engine"] in self.engine_factories else self.settings.default_engine
             session = Session(self, row["organization_id"], engine, row)
             self.sessions[session.org] = session
+            session.recover_interrupted()
             if session.linked:
                 session.status = "disconnected"
                 await session.start()
             elif session.status in ACTIVE:
                 session._set("disconnected")
+        self._expiry_task = asyncio.get_running_loop().create_task(self._fail_expired_sends(), name="send-expiry")
+
+    async def _fail_expired_sends(self) -> None:
+        """Queued sends past their deliver_before fail while they wait, not only when the outbox drains."""
+        while True:
+            await asyncio.sleep(1)
+            for org in {row["organization_id"] for row in self.store.expired_queued_sends(time.time())}:
+                session = self.sessions.get(org)
+                if session is not None:
+                    session.fail_expired()
 
     def get(self, organization_id: str) -> Session | None:
         return self.sessions.get(organization_id)
@@ -603,4 +738,6 @@ class SessionManager:
         return counts
 
     async def shutdown(self) -> None:
+        if self._expiry_task:
+            self._expiry_task.cancel()
         await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)

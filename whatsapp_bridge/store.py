@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS sends (
     engine_id TEXT,
     error_code TEXT,
     error TEXT,
+    deliver_before REAL,
+    attempted_at REAL,
+    sent_at REAL,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
@@ -65,7 +68,19 @@ CREATE TABLE IF NOT EXISTS events (
     id TEXT NOT NULL UNIQUE,
     organization_id TEXT NOT NULL,
     body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_org ON events(organization_id, seq);
+CREATE TABLE IF NOT EXISTS dead_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    organization_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    dead_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sandbox_messages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -97,9 +112,10 @@ CREATE TABLE IF NOT EXISTS media (
 """
 # Columns added after the first release; a store created before them gets them at open.
 ADDED_COLUMNS = {
-    "sends": {"media_id": "TEXT", "extra": "TEXT"},
+    "sends": {"media_id": "TEXT", "extra": "TEXT", "deliver_before": "REAL", "attempted_at": "REAL", "sent_at": "REAL"},
     "sandbox_messages": {"media_id": "TEXT"},
     "sessions": {"region": "TEXT"},
+    "events": {"attempts": "INTEGER NOT NULL DEFAULT 0"},
 }
 
 
@@ -107,7 +123,8 @@ class Store:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        # The replay command writes to the same file while the bridge runs: wait for its lock.
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -117,6 +134,7 @@ class Store:
             for name, kind in columns.items():
                 if name not in have:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        self._db.execute("CREATE INDEX IF NOT EXISTS sends_deadline ON sends(status, deliver_before)")
 
     def close(self) -> None:
         with self._lock:
@@ -230,6 +248,19 @@ class Store:
             (org, json.dumps(values, sort_keys=True)),
         )
 
+    def interrupted_sends(self, org: str) -> list[dict[str, Any]]:
+        """Rows left `sending` by a bridge that stopped between recording a send and its outcome."""
+        return self._all(
+            "SELECT * FROM sends WHERE organization_id=? AND status='sending' ORDER BY created_at, rowid", (org,)
+        )
+
+    def expired_queued_sends(self, now: float) -> list[dict[str, Any]]:
+        return self._all(
+            "SELECT * FROM sends WHERE status='queued' AND deliver_before IS NOT NULL AND deliver_before<? "
+            "ORDER BY created_at, rowid",
+            (now,),
+        )
+
     # numbered-button menus, for engines without native buttons
     def set_menu(self, org: str, phone: str, buttons: list[dict]) -> None:
         self._exec(
@@ -249,11 +280,67 @@ class Store:
             (event["id"], event["organization_id"], json.dumps(event, ensure_ascii=False), time.time()),
         )
 
-    def peek_events(self, limit: int) -> list[dict[str, Any]]:
-        return self._all("SELECT seq, body FROM events ORDER BY seq LIMIT ?", (limit,))
+    def peek_events(self, limit: int, skip_orgs: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The oldest events of one organization (the one with the oldest event not in `skip_orgs`).
 
-    def ack_events(self, max_seq: int) -> None:
-        self._exec("DELETE FROM events WHERE seq<=?", (max_seq,))
+        One organization per batch: a batch the receiver refuses then holds back only that
+        organization, and each organization's events stay in order.
+        """
+        marks = ",".join("?" * len(skip_orgs))
+        where = f"WHERE organization_id NOT IN ({marks})" if skip_orgs else ""
+        first = self._one(f"SELECT organization_id FROM events {where} ORDER BY seq LIMIT 1", skip_orgs)  # noqa: S608
+        if first is None:
+            return []
+        return self._all(
+            "SELECT seq, id, organization_id, body, attempts FROM events WHERE organization_id=? ORDER BY seq LIMIT ?",
+            (first["organization_id"], limit),
+        )
+
+    def ack_events(self, seqs: list[int]) -> None:
+        marks = ",".join("?" * len(seqs))
+        self._exec(f"DELETE FROM events WHERE seq IN ({marks})", tuple(seqs))  # noqa: S608
+
+    def count_event_refusal(self, seq: int) -> int:
+        self._exec("UPDATE events SET attempts=attempts+1 WHERE seq=?", (seq,))
+        row = self._one("SELECT attempts FROM events WHERE seq=?", (seq,))
+        return int(row["attempts"]) if row else 0
+
+    def dead_letter_event(self, seq: int, reason: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO dead_events "
+                    "(id, organization_id, body, attempts, reason, created_at, dead_at) "
+                    "SELECT id, organization_id, body, attempts, ?, created_at, ? FROM events WHERE seq=?",
+                    (reason, time.time(), seq),
+                )
+                self._db.execute("DELETE FROM events WHERE seq=?", (seq,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def dead_events(self) -> list[dict[str, Any]]:
+        return self._all("SELECT seq, id, organization_id, attempts, reason, dead_at FROM dead_events ORDER BY seq")
+
+    def replay_dead_events(self, org: str | None = None) -> int:
+        """Back into the queue (as new, attempts reset); returns how many."""
+        where, params = ("WHERE organization_id=?", (org,)) if org else ("", ())
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                moved = self._db.execute(
+                    "INSERT OR IGNORE INTO events (id, organization_id, body, created_at) "  # noqa: S608
+                    f"SELECT id, organization_id, body, created_at FROM dead_events {where} ORDER BY seq",
+                    params,
+                ).rowcount
+                self._db.execute(f"DELETE FROM dead_events {where}", params)  # noqa: S608
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return moved
 
     def event_depth(self) -> int:
         row = self._one("SELECT COUNT(*) AS n FROM events")
@@ -266,12 +353,29 @@ class Store:
     def media(self, org: str, media_id: str) -> dict[str, Any] | None:
         return self._one("SELECT * FROM media WHERE organization_id=? AND media_id=?", (org, media_id))
 
+    def dead_event_count(self) -> int:
+        row = self._one("SELECT COUNT(*) AS n FROM dead_events")
+        return int(row["n"]) if row else 0
+
     # sandbox phones
     def add_sandbox_message(self, row: dict[str, Any]) -> None:
         row = {**row, "created_at": time.time()}
         if row.get("buttons") is not None:
             row["buttons"] = json.dumps(row["buttons"])
         self._insert("sandbox_messages", row)
+
+    def sandbox_sent_message(self, org: str, message_id: str) -> dict[str, Any] | None:
+        return self._one(
+            "SELECT * FROM sandbox_messages WHERE organization_id=? AND message_id=? AND direction='out'",
+            (org, message_id),
+        )
+
+    def sandbox_awaiting_receipts(self, org: str) -> list[dict[str, Any]]:
+        return self._all(
+            "SELECT * FROM sandbox_messages WHERE organization_id=? AND direction='out' "
+            "AND status IN ('sent', 'delivered') ORDER BY seq",
+            (org,),
+        )
 
     def set_sandbox_status(self, org: str, whatsapp_id: str, status: str) -> None:
         self._exec(

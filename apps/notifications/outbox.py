@@ -44,6 +44,9 @@ _TIMESTAMP_FIELD = {
 }
 
 
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+
+
 class SendRetry(Exception):
     """The bridge or the session is not available right now; the job is retried with backoff."""
 
@@ -210,8 +213,14 @@ def message_send(*, message_id: int) -> str:
         message = (Message.objects.select_for_update(of=("self",))
                    .select_related("organization", "patient", "appointment", "reply_to", "attachment")
                    .filter(pk=message_id).first())
-        if message is None or message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
-            return message.status if message else "missing"
+        if message is None:
+            return "missing"
+        if message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+            # A rerun (a stalled job, a retry after a database error) of a send that went out:
+            # what the first run may not have finished is asking for the confirmation.
+            if message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES:
+                _confirmation_requested(message.appointment)
+            return message.status
         code, text = _block_reason(message, now)
         if code:
             # A reminder that missed its appointment because sends kept failing is news for staff.
@@ -225,10 +234,12 @@ def message_send(*, message_id: int) -> str:
     try:
         if message.kind == MessageKind.REMINDER:
             _require_connected(client, message.organization_id)
+        # The bridge drops a reminder still held after its appointment started, whatever happens here.
+        deliver_before = message.appointment_start if message.kind == MessageKind.REMINDER else None
         result = client.send_message(organization_id=message.organization_id, phone=message.phone,
                                      message=message.body, client_message_id=str(message.pk),
                                      buttons=message.buttons, media=_media_of(message),
-                                     template=message.template)
+                                     template=message.template, deliver_before=deliver_before)
     except BridgeRejected as exc:
         with transaction.atomic():
             message = Message.objects.select_for_update().get(pk=message.pk)
@@ -340,7 +351,36 @@ def message_status_apply(*, organization, data: dict, at: dt.datetime) -> Messag
         _fail(message, str(data.get("error_code") or "failed"), str(data.get("error") or ""),
               alert=message.kind == MessageKind.REMINDER)
         return message
+    first_out = message.status in (MessageStatus.QUEUED, MessageStatus.SENDING)
     if _advance(message, status, at):
         message.error_code = message.error = ""
     message.save()
+    if first_out and message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES:
+        # The bridge's word that it went out is enough: the job that sent it may never finish.
+        _confirmation_requested(message.appointment)
     return message
+
+
+def messages_requeue_stuck(*, now: dt.datetime, seconds: int) -> int:
+    """Outbound messages left queued/sending past `seconds` with no send job are handed to a new job.
+
+    A job can be lost with its message half-way (a database error in its first transaction, a
+    job row pruned): without this the message would wait forever. The new job re-checks it and
+    fails it with its reason when it is too late (a reminder whose appointment started).
+    """
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    stuck = list(Message.objects.filter(direction=Direction.OUTBOUND,
+                                        status__in=(MessageStatus.QUEUED, MessageStatus.SENDING),
+                                        updated_at__lt=now - dt.timedelta(seconds=seconds))
+                 .order_by("pk").values_list("pk", flat=True)[:500])
+    if not stuck:
+        return 0
+    pending = set(ProcrastinateJob.objects.filter(task_name="notifications.send_message",
+                                                  status__in=("todo", "doing"), args__message_id__in=stuck)
+                  .values_list("args__message_id", flat=True))
+    orphans = [pk for pk in stuck if pk not in pending]
+    for pk in orphans:
+        log.warning("message %s was left without a send job: handed to a new one", pk)
+        _enqueue_send(pk)
+    return len(orphans)

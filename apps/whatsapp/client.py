@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -102,7 +103,7 @@ class BridgeClient:
 
     def send_message(self, *, organization_id: int | str, phone: str, message: str, client_message_id: str,
                      buttons: list[dict] | None = None, media: Media | None = None,
-                     template: dict | None = None) -> SendResult:
+                     template: dict | None = None, deliver_before: dt.datetime | None = None) -> SendResult:
         """`template` (a Cloud API template: name, language, parameters) is used by engines that need one."""
         body = {"organization_id": str(organization_id), "phone": phone, "message": message,
                 "client_message_id": client_message_id}
@@ -113,6 +114,8 @@ class BridgeClient:
         if media is not None:
             body["media"] = {"kind": media.kind, "mime_type": media.mime_type, "filename": media.filename,
                              "data": base64.b64encode(media.content).decode(), "voice": media.voice}
+        if deliver_before is not None:
+            body["deliver_before"] = deliver_before.isoformat()
         answer = self._call("POST", "/api/send-message", json=body)
         return SendResult(message_id=answer["message_id"], status=answer.get("status", "sent"))
 

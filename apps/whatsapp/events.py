@@ -1,4 +1,4 @@
-"""Signed event batches from the bridge: verified, de-duplicated, applied in one transaction."""
+"""Signed event batches from the bridge: verified, de-duplicated, each event applied on its own."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.common.exceptions import ApplicationError
@@ -38,69 +39,127 @@ def _parse_time(raw) -> dt.datetime:
     return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
 
 
-def _validate(events) -> None:
+MAX_EVENT_ID = ProcessedEvent._meta.get_field("event_id").max_length
+
+
+@dataclass
+class BatchResult:
+    """What the receiver answers: the ids it took (applied now or already before) and those it refused."""
+
+    applied: int = 0
+    accepted: list[str] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"applied": self.applied, "accepted": self.accepted, "rejected": self.rejected}
+
+
+def _event_problem(event) -> str:
+    """Why an event cannot be applied at all, or ""."""
+    if not isinstance(event, dict):
+        return "not an object"
+    for key, kind in (("id", str), ("type", str), ("organization_id", str), ("data", dict)):
+        if not isinstance(event.get(key), kind) or (kind is str and not event[key]):
+            return f"{key} is missing or not a {kind.__name__}"
+    if len(event["id"]) > MAX_EVENT_ID:
+        # Cutting it would make two different events one: it is refused instead.
+        return f"id is longer than {MAX_EVENT_ID} characters"
+    return ""
+
+
+def _storable(value):
+    """Text as PostgreSQL can keep it: no NUL characters, no lone surrogates (from JSON escapes)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
+def _organization_pk(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+def events_process(*, events) -> BatchResult:
+    """Apply a batch, each event on its own: one that cannot be applied is recorded as rejected
+    (with its reason) and the others still apply. Raises MalformedEvents only when the body is not
+    a list. A lost database connection is raised (the bridge posts the batch again).
+    """
     if not isinstance(events, list):
         raise MalformedEvents("the body must be a JSON list of events")
+    result = BatchResult()
+    organizations = Organization.objects.in_bulk(
+        {pk for e in events if isinstance(e, dict) and isinstance(e.get("organization_id"), str)
+         and (pk := _organization_pk(e["organization_id"])) is not None})
+    seen: set[str] = set()
     for index, event in enumerate(events):
-        if not isinstance(event, dict):
-            raise MalformedEvents(f"event {index} is not an object")
-        for key, kind in (("id", str), ("type", str), ("organization_id", str), ("data", dict)):
-            if not isinstance(event.get(key), kind) or (kind is str and not event[key]):
-                raise MalformedEvents(f"event {index}: {key} is missing or not a {kind.__name__}")
-
-
-@transaction.atomic
-def events_process(*, events) -> int:
-    """Apply a batch; returns how many events were new. Raises MalformedEvents before touching anything."""
-    _validate(events)
-    org_ids = {int(e["organization_id"]) for e in events if e["organization_id"].isdigit()}
-    organizations = Organization.objects.in_bulk(org_ids)
-    known = []
-    for event in events:
-        if event["organization_id"].isdigit() and int(event["organization_id"]) in organizations:
-            known.append(event)
-        else:
-            log.warning("event %s for unknown organization %r ignored", event["id"], event["organization_id"])
-    fresh = _claim_new(known)
-    applied = 0
-    for event in known:
-        if event["id"][:64] not in fresh:
+        problem = _event_problem(event)
+        event_id = event["id"] if not problem else str(event.get("id") if isinstance(event, dict) else index)
+        if not problem and (organization := organizations.get(_organization_pk(event["organization_id"]))) is None:
+            problem = f"unknown organization {event['organization_id']!r}"
+        if problem:
+            log.warning("event %s rejected: %s", event_id[:80], problem)
+            result.rejected.append({"id": event_id[:200], "reason": problem})
             continue
-        fresh.discard(event["id"][:64])  # the same id twice in one batch is applied once
-        try:
-            with transaction.atomic():
-                _apply(organizations[int(event["organization_id"])], event["type"], event["data"],
-                       _parse_time(event.get("timestamp")))
-        except ApplicationError as exc:
-            # A business rule refused it (say, a reply for an appointment already completed): the
-            # event is settled; retrying it would only be refused again.
-            log.info("event %s not applied: %s", event["id"], exc.message)
-        applied += 1
-    return applied
+        if event_id in seen:
+            continue  # the same id twice in one batch is applied once
+        seen.add(event_id)
+        outcome = _process_one(organization, event)
+        if outcome is None:
+            result.accepted.append(event_id)
+        elif outcome == "applied":
+            result.accepted.append(event_id)
+            result.applied += 1
+        else:
+            result.rejected.append({"id": event_id, "reason": outcome})
+    return result
 
 
 _CLAIM_SQL = f"""
-INSERT INTO {ProcessedEvent._meta.db_table} (event_id, organization_id, type, processed_at)
-SELECT * FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::timestamptz[])
+INSERT INTO {ProcessedEvent._meta.db_table} (event_id, organization_id, type, processed_at, rejected_reason)
+VALUES (%s, %s, %s, %s, '')
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """  # noqa: S608 - the table name is the model's own
 
 
-def _claim_new(events: list[dict]) -> set[str]:
-    """Record the batch's event ids in one statement; the ids it returns are the ones never seen.
+def _process_one(organization, event: dict) -> str | None:
+    """'applied', a rejection reason, or None when the id was already processed.
 
-    A concurrent delivery of the same id waits on the unique index until the other batch commits
-    (then the id is not returned here) or rolls back (then it is), so an event is applied once.
+    The claim and the change commit together: a concurrent delivery of the same id waits on the
+    unique index until this one commits (then it is skipped) or rolls back (then it applies).
     """
-    if not events:
-        return set()
-    unique = {e["id"][:64]: e for e in events}
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [list(unique), [int(e["organization_id"]) for e in unique.values()],
-                                    [e["type"][:40] for e in unique.values()], [now] * len(unique)])
-        return {row[0] for row in cursor.fetchall()}
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(_CLAIM_SQL, [event["id"], organization.pk, event["type"][:40], timezone.now()])
+                if cursor.fetchone() is None:
+                    return None
+            try:
+                with transaction.atomic():
+                    _apply(organization, event["type"], _storable(event["data"]), _parse_time(event.get("timestamp")))
+            except ApplicationError as exc:
+                # A business rule refused it (say, a reply for an appointment already completed): the
+                # event is settled; retrying it would only be refused again.
+                log.info("event %s not applied: %s", event["id"], exc.message)
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad event must not hold back the batch
+                log.exception("event %s rejected: unexpected error", event["id"])
+                reason = f"{type(exc).__name__}: {exc}"[:500]
+                ProcessedEvent.objects.filter(event_id=event["id"]).update(rejected_reason=reason)
+                return reason
+    except (OperationalError, InterfaceError):
+        raise
+    return "applied"
 
 
 def _apply(organization, type_: str, data: dict, at: dt.datetime) -> None:

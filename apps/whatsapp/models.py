@@ -72,6 +72,8 @@ class ProcessedEvent(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     type = models.CharField(max_length=40)
     processed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set when applying the event failed unexpectedly: it is settled (never retried) and says why.
+    rejected_reason = models.TextField(blank=True, default="")
 
     def __str__(self):
         return f"{self.type} {self.event_id}"

@@ -1,9 +1,11 @@
 import json
+import logging
 import secrets
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +21,8 @@ from apps.whatsapp.events import MalformedEvents, events_process, signature_vali
 from apps.whatsapp.models import QR_ENGINES, Engine
 
 QR_ENGINE_CHOICES = [(value, label) for value, label in Engine.choices if value in QR_ENGINES]
+
+log = logging.getLogger(__name__)
 
 
 class LinkForm(forms.Form):
@@ -140,7 +144,13 @@ def events_receive(request):
         return JsonResponse({"detail": "invalid signature", "code": "invalid_signature"}, status=401)
     try:
         events = json.loads(request.body)
-        applied = events_process(events=events)
+        result = events_process(events=events)
     except (ValueError, MalformedEvents) as exc:
         return JsonResponse({"detail": str(exc), "code": "malformed", "fields": {"body": [str(exc)]}}, status=400)
-    return HttpResponse(json.dumps({"applied": applied}), content_type="application/json")
+    except (OperationalError, InterfaceError):
+        # The database is restarting: the bridge keeps the batch and posts it again, counting
+        # this against none of its events.
+        log.warning("events not applied: the database is unavailable")
+        return JsonResponse({"detail": "the database is unavailable, post again later", "code": "unavailable"},
+                            status=503, headers={"Retry-After": "5"})
+    return HttpResponse(json.dumps(result.as_json()), content_type="application/json")

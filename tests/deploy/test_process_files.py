@@ -30,7 +30,7 @@ def test_pm2_declares_web_worker_and_bridge_with_logs_and_restart_policies(tmp_p
     assert set(apps) == {"web", "worker", "bridge"}
     assert apps["web"]["script"] == str(ROOT / ".venv" / "bin" / "gunicorn")
     assert apps["web"]["args"] == "opticaapp.wsgi:application -c deploy/gunicorn.conf.py"
-    assert apps["worker"]["args"] == "manage.py procrastinate worker"
+    assert apps["worker"]["args"] == "manage.py worker"
     assert apps["bridge"]["args"] == "-m whatsapp_bridge"
     for name, app in apps.items():
         assert os.path.exists(app["script"]), app["script"]
@@ -75,7 +75,7 @@ def test_systemd_units_run_the_same_three_processes_as_pm2():
                           "opticaapp-backup.service", "opticaapp-backup.timer"}
     starts = {name: unit["Service"]["ExecStart"] for name, unit in units.items() if "Service" in unit}
     assert starts["opticaapp-web.service"].endswith("gunicorn opticaapp.wsgi:application -c deploy/gunicorn.conf.py")
-    assert starts["opticaapp-worker.service"].endswith("python manage.py procrastinate worker")
+    assert starts["opticaapp-worker.service"].endswith("python manage.py worker")
     assert starts["opticaapp-bridge.service"].endswith("python -m whatsapp_bridge")
     assert "deploy/backup.sh --env-file /srv/opticaapp/.env" in starts["opticaapp-backup.service"]
     for name in ("opticaapp-web.service", "opticaapp-worker.service", "opticaapp-bridge.service"):

@@ -145,6 +145,13 @@ class Engine(ABC):
     @abstractmethod
     def has_credentials(self) -> bool: ...
 
+    def sent_id(self, message_id: str) -> str | None:
+        """The WhatsApp id of `message_id` if this engine knows it went out, else None (unknown).
+
+        Asked at boot about sends the bridge was handing over when it stopped.
+        """
+        return None
+
     async def refresh_details(self) -> None:
         """Bring what describe() answers up to date (cheap when it is recent)."""
         return None

@@ -123,6 +123,20 @@ class SandboxEngine(Engine):
             return
         self.connected = True
         self.sink.on_connected(self.phone)
+        self._resume_receipts()
+
+    def _resume_receipts(self) -> None:
+        """Receipts still due for messages sent before a restart: the phones read them all the same."""
+        if self._receipts:
+            return
+        now = time.time()
+        for row in self.store.sandbox_awaiting_receipts(self.organization_id):
+            self._schedule_receipts(row["whatsapp_id"], age=now - row["created_at"], status=row["status"])
+
+    def _schedule_receipts(self, whatsapp_id: str, age: float = 0.0, status: str = "sent") -> None:
+        task = asyncio.get_running_loop().create_task(self._receipts_for(whatsapp_id, age, status))
+        self._receipts.add(task)
+        task.add_done_callback(self._receipts.discard)
 
     async def _show_qrs(self) -> None:
         org = self.organization_id
@@ -157,6 +171,10 @@ class SandboxEngine(Engine):
         self.network.pair_codes[code] = (self.organization_id, phone)
         return f"{code[:4]}-{code[4:]}"
 
+    def sent_id(self, message_id: str) -> str | None:
+        row = self.store.sandbox_sent_message(self.organization_id, message_id)
+        return row["whatsapp_id"] if row else None
+
     async def send(
         self, message_id: str, phone: str, text: str, buttons: list[dict] | None, media: Media | None = None, **_extra
     ) -> str:
@@ -179,20 +197,21 @@ class SandboxEngine(Engine):
                 "media_id": media_id,
             }
         )
-        task = asyncio.get_running_loop().create_task(self._receipts_for(whatsapp_id))
-        self._receipts.add(task)
-        task.add_done_callback(self._receipts.discard)
+        self._schedule_receipts(whatsapp_id)
         return whatsapp_id
 
-    async def _receipts_for(self, whatsapp_id: str) -> None:
+    async def _receipts_for(self, whatsapp_id: str, age: float = 0.0, status: str = "sent") -> None:
         delivered = self.settings.sandbox_delivered_ms / 1000
         read = max(delivered, self.settings.sandbox_read_ms / 1000)
-        await asyncio.sleep(delivered)
-        self.store.set_sandbox_status(self.organization_id, whatsapp_id, "delivered")
-        self.sink.on_receipt(whatsapp_id, "delivered")
-        await asyncio.sleep(read - delivered)
-        self.store.set_sandbox_status(self.organization_id, whatsapp_id, "read")
+        # The receipt is reported before the phone's own row changes: a bridge killed in between
+        # reports it again after its restart (a repeat is ignored), never loses it.
+        if status == "sent":
+            await asyncio.sleep(max(0.0, delivered - age))
+            self.sink.on_receipt(whatsapp_id, "delivered")
+            self.store.set_sandbox_status(self.organization_id, whatsapp_id, "delivered")
+        await asyncio.sleep(max(0.0, read - max(age, delivered)))
         self.sink.on_receipt(whatsapp_id, "read")
+        self.store.set_sandbox_status(self.organization_id, whatsapp_id, "read")
 
     # faults and actions from the simulated phones
     def reply(

@@ -43,9 +43,12 @@ def wait_until(condition, timeout: float = 15.0, interval: float = 0.05, message
 class Receiver:
     """Django's side of the event webhook: verifies the signature, keeps what it accepted."""
 
-    def __init__(self, port: int | None = None, secret: str = EVENTS_SECRET):
+    def __init__(self, port: int | None = None, secret: str = EVENTS_SECRET, answer=None):
         self.port = port or free_port()
         self.secret = secret
+        # answer(batch) -> (status, headers) to play a receiver that refuses or redirects
+        self.answer = answer
+        self.refused = 0
         self.events: list[dict] = []
         self.batches = 0
         self.bad_signatures = 0
@@ -70,10 +73,16 @@ class Receiver:
                     self.end_headers()
                     return
                 batch = json.loads(body)
+                status, headers = receiver.answer(batch) if receiver.answer else (200, {})
                 with receiver.lock:
-                    receiver.batches += 1
-                    receiver.events.extend(batch)
-                self.send_response(200)
+                    if status == 200:
+                        receiver.batches += 1
+                        receiver.events.extend(batch)
+                    else:
+                        receiver.refused += 1
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -170,6 +179,13 @@ class Bridge:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+        self.proc = None
+
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs, as in a crash or an OOM kill."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
         self.proc = None
 
     def restart(self) -> Bridge:

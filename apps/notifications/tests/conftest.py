@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from apps.appointments.services import appointment_book
 from apps.notifications.tests.factories import AppointmentTypeFactory, ConsentingPatientFactory, ProviderFactory
-from apps.whatsapp.tests.conftest import bridge_settings, live_bridge, make_bridge, make_worker  # noqa: F401
+from apps.whatsapp.tests.conftest import bridge_settings, live_bridge, make_bridge, make_web, make_worker  # noqa: F401
 
 BOGOTA = dt.timezone(dt.timedelta(hours=-5))
 

@@ -1,16 +1,15 @@
 """Sends survive a bridge outage and a worker killed mid-send, and are never sent twice."""
 
 import datetime as dt
+import time
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from apps.notifications.models import AlertKind, Message, MessageStatus, StaffAlert
 from apps.notifications.outbox import _enqueue_send
 from apps.notifications.reminders import reminder_dispatch, reminders_plan_for_appointment
 from apps.notifications.services import notification_settings_update
-from apps.notifications.tasks import jobs_retry_stalled
 from apps.notifications.tests.conftest import local
 from apps.whatsapp.client import BridgeClient
 from apps.whatsapp.tests.processes import Blackhole, wait_until
@@ -74,11 +73,9 @@ def test_worker_killed_between_claim_and_send_sends_once_after_restart(organizat
     finally:
         hang.close()
 
-    # What the periodic stalled-job sweep does, with a short heartbeat limit instead of 90 s.
-    wait_until(lambda: async_to_sync(jobs_retry_stalled)(seconds_since_heartbeat=1), timeout=60,
-               message="the stalled send job to be put back in the queue")
+    # The next worker's periodic sweep finds the job's worker silent (no heartbeat) and runs it again.
     make_worker(bridge_url=bridge.url)
-    wait_until(lambda: status_of(message) in DELIVERED, message="the send after the restart")
+    wait_until(lambda: status_of(message) in DELIVERED, timeout=90, message="the send after the restart")
     assert len(texts_on_phone(bridge, organization, message)) == 1
 
 
@@ -127,3 +124,128 @@ def test_a_reminder_whose_appointment_has_started_is_dropped_not_sent(organizati
     assert bridge.phone_inbox(organization.pk) == []
     alert = StaffAlert.objects.get(organization=organization)
     assert (alert.kind, alert.message_id) == (AlertKind.REMINDER_FAILED, message.pk)
+
+
+# --- issue 19: what a restart or a database error must not lose --------------------------------
+
+
+def confirmation_of(appointment) -> str:
+    return type(appointment).objects.get(pk=appointment.pk).confirmation
+
+
+@pytest.fixture
+def terminate_connection_once():
+    """A real fault: PostgreSQL drops the connection of the transaction that makes `when` true, once.
+
+    A sequence counts the shots because it is not rolled back with the dying transaction.
+    """
+    from django.db import connection
+
+    def arm(when: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE SEQUENCE IF NOT EXISTS fault_shots")
+            cursor.execute("""
+                CREATE OR REPLACE FUNCTION fault_terminate() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF nextval('fault_shots') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+                    RETURN NEW;
+                END $$""")
+            cursor.execute(f"CREATE TRIGGER fault_terminate BEFORE UPDATE ON notifications_message "
+                           f"FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION fault_terminate()")
+
+    yield arm
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS fault_terminate ON notifications_message")
+        cursor.execute("DROP FUNCTION IF EXISTS fault_terminate()")
+        cursor.execute("DROP SEQUENCE IF EXISTS fault_shots")
+
+
+def test_a_connection_lost_in_the_send_job_s_first_transaction_retries_the_job_and_sends_once(
+        organization, make_bridge, make_worker, queued_reminder, terminate_connection_once):
+    bridge = make_bridge()
+    bridge.link(organization.pk)
+    terminate_connection_once("OLD.status = 'queued' AND NEW.status = 'sending'")
+    message = queued_reminder()
+    worker = make_worker(bridge_url=bridge.url)
+    wait_until(lambda: status_of(message) in DELIVERED, message="the send after the lost connection")
+    assert len(texts_on_phone(bridge, organization, message)) == 1
+    assert confirmation_of(message.appointment) == "requested"
+    log = worker.log_path.read_text()
+    assert "OperationalError" in log and "Traceback" not in log  # one warning line, no traceback chain
+
+
+def test_a_connection_lost_in_the_send_job_s_last_transaction_still_asks_for_confirmation(
+        organization, make_bridge, make_worker, queued_reminder, terminate_connection_once):
+    bridge = make_bridge()
+    bridge.link(organization.pk)
+    terminate_connection_once("OLD.status = 'sending' AND NEW.status = 'sent'")
+    message = queued_reminder()
+    worker = make_worker(bridge_url=bridge.url)
+    wait_until(lambda: confirmation_of(message.appointment) == "requested", message="the confirmation request")
+    assert status_of(message) in DELIVERED
+    assert len(texts_on_phone(bridge, organization, message)) == 1
+    assert "OperationalError" in worker.log_path.read_text()
+
+
+def test_a_stalled_rerun_of_a_reminder_already_read_still_asks_for_confirmation(organization, queued_reminder):
+    from apps.notifications.outbox import message_send
+
+    message = queued_reminder()
+    # The first run sent it and died before its last transaction; the receipts came in meanwhile.
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.READ, bridge_message_id="wa-1")
+    assert confirmation_of(message.appointment) == "unconfirmed"
+    assert message_send(message_id=message.pk) == MessageStatus.READ
+    assert confirmation_of(message.appointment) == "requested"
+
+
+def test_the_bridge_s_word_that_a_reminder_went_out_asks_for_confirmation(organization, queued_reminder):
+    from apps.whatsapp.events import events_process
+
+    message = queued_reminder()
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.SENDING)
+    events_process(events=[{"id": "ev-read", "type": "message.status", "organization_id": str(organization.pk),
+                            "timestamp": "2031-03-01T14:00:00Z",
+                            "data": {"message_id": "b-1", "client_message_id": str(message.pk), "status": "read"}}])
+    assert status_of(message) == MessageStatus.READ
+    assert confirmation_of(message.appointment) == "requested"
+
+
+def test_a_message_left_queued_without_a_job_is_handed_to_a_new_one_and_sent(organization, make_bridge,
+                                                                           make_worker, queued_reminder):
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    from apps.notifications.outbox import messages_requeue_stuck
+
+    bridge = make_bridge()
+    bridge.link(organization.pk)
+    message = queued_reminder()
+    ProcrastinateJob.objects.filter(task_name="notifications.send_message").delete()  # the job was lost
+    later = timezone.now() + dt.timedelta(minutes=10)
+    assert messages_requeue_stuck(now=later, seconds=300) == 1
+    assert messages_requeue_stuck(now=later, seconds=300) == 0  # its new job is waiting: not twice
+    make_worker(bridge_url=bridge.url)
+    wait_until(lambda: status_of(message) in DELIVERED, message="the re-enqueued send")
+    assert len(texts_on_phone(bridge, organization, message)) == 1
+
+
+def test_logout_during_the_pacing_wait_then_cancel_then_relink_never_sends_the_reminder(
+        organization, make_bridge, make_worker, queued_reminder):
+    from apps.appointments.models import EventSource
+    from apps.appointments.services import appointment_cancel
+    from apps.whatsapp.services import session_unlink
+
+    # Long enough that the reminder still waits for its slot when the worker hands it over.
+    bridge = make_bridge(env={"BRIDGE_SEND_MIN_GAP_MS": "20000"})
+    bridge.link(organization.pk)
+    BridgeClient().send_message(organization_id=organization.pk, phone="+573001230000", message="Otro paciente",
+                                client_message_id="warm-up")  # the next send waits for its pacing slot
+    message = queued_reminder()
+    make_worker(bridge_url=bridge.url)
+    wait_until(lambda: status_of(message) == MessageStatus.SENDING, message="the reminder waiting in the bridge")
+    session_unlink(organization=organization)
+    appointment_cancel(appointment=message.appointment, reason="staff", source=EventSource.UI)
+    bridge.link(organization.pk)
+    wait_until(lambda: status_of(message) == MessageStatus.FAILED, timeout=60, message="the reminder to be dropped")
+    assert Message.objects.get(pk=message.pk).error_code in ("appointment_cancelled", "session_logged_out")
+    time.sleep(1)  # a parked send would go out right after the relink
+    assert texts_on_phone(bridge, organization, message) == []

@@ -1,7 +1,14 @@
 import pytest
 from django.db import connection
 
-from apps.whatsapp.tests.processes import API_KEY, EVENTS_SECRET, BridgeProcess, WorkerProcess, database_url
+from apps.whatsapp.tests.processes import (
+    API_KEY,
+    EVENTS_SECRET,
+    BridgeProcess,
+    WebProcess,
+    WorkerProcess,
+    database_url,
+)
 
 # The local stand-in for Meta's Graph API, as the `graph` fixture.
 from whatsapp_bridge.tests.graph_server import graph_fixture  # noqa: F401
@@ -52,7 +59,7 @@ def make_worker(tmp_path, transactional_db):
 
     def make(*, bridge_url: str, env: dict | None = None) -> WorkerProcess:
         worker = WorkerProcess(tmp_path, database_url=database_url(connection.settings_dict), bridge_url=bridge_url,
-                               env=env)
+                               env=env, name=f"worker{len(started)}" if started else "worker")
         started.append(worker.start())
         return worker
 
@@ -69,3 +76,18 @@ def cloud_bridge(make_bridge, live_server, graph):
                          env={"BRIDGE_GRAPH_API_URL": graph.url, "BRIDGE_CREDENTIALS_KEY": "django-tests-key"})
     graph.webhook_url = f"{bridge.url}/webhooks/whatsapp"
     return bridge
+
+
+@pytest.fixture
+def make_web(tmp_path, transactional_db):
+    """gunicorn serving this test's database: the receiver of a bridge's events, an API for the test."""
+    started = []
+
+    def make(*, env: dict | None = None, port: int | None = None) -> WebProcess:
+        web = WebProcess(tmp_path, database_url=database_url(connection.settings_dict), env=env, port=port)
+        started.append(web.start())
+        return web
+
+    yield make
+    for web in started:
+        web.stop()

