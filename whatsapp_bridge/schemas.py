@@ -166,7 +166,8 @@ class SendMessageBody(OrgBody):
     list_message: ListMessage | None = Field(default=None, alias="list")
     # Not sent at all after this moment (ISO 8601 with offset): a reminder must never arrive
     # after its appointment, however long the session stays down.
-    deliver_before: AwareDatetime | None = None
+    # JSON has no datetime type: the strict bodies must still read this one from its ISO string.
+    deliver_before: Annotated[AwareDatetime, Field(strict=False)] | None = None
 
     @field_validator("deliver_before")
     @classmethod
