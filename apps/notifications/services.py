@@ -102,7 +102,7 @@ def notification_settings_update(*, organization, data: dict) -> NotificationSet
 
 
 def keywords_parse(raw: str) -> set[str]:
-    from apps.notifications.replies import normalize
+    from apps.notifications.interpretation import normalize
 
     return {normalize(word) for word in (raw or "").split(",") if normalize(word)}
 

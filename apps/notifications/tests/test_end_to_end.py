@@ -74,7 +74,7 @@ def test_link_remind_confirm_and_cancel_by_whatsapp(admin_client, organization, 
     first.refresh_from_db()
     assert first.confirmation == ConfirmationStatus.REQUESTED
     [received] = live_bridge.phone_inbox(organization.pk, juan.phone)
-    assert received["text"].startswith("Hola Juan, te recordamos tu cita en Óptica Norte")
+    assert received["text"].startswith("Hola, Juan. Le recordamos su cita en Óptica Norte")
 
     live_bridge.reply(organization.pk, juan.phone, text="1")
     wait_until(lambda: type(first).objects.get(pk=first.pk).confirmation == ConfirmationStatus.CONFIRMED,
@@ -105,6 +105,6 @@ def test_link_remind_confirm_and_cancel_by_whatsapp(admin_client, organization, 
     alert = StaffAlert.objects.get(kind=AlertKind.PATIENT_CANCELLED)
     assert (alert.organization, alert.appointment, alert.patient) == (organization, second, ana)
     assert "Ana" in admin_client.get(reverse("notification-settings")).content.decode()
-    wait_until(lambda: any("cancelamos tu cita" in m["text"] for m in live_bridge.phone_inbox(organization.pk,
+    wait_until(lambda: any("cancelamos su cita" in m["text"] for m in live_bridge.phone_inbox(organization.pk,
                                                                                                 ana.phone)),
                message="the cancellation acknowledgement on the patient's phone")

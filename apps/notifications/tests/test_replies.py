@@ -70,7 +70,7 @@ def test_a_cancelling_reply_cancels_as_the_patient_and_alerts_staff(organization
         AppointmentStatus.CANCELLED, "patient", ConfirmationStatus.DECLINED)
     alert = StaffAlert.objects.get()
     assert (alert.kind, alert.appointment, alert.patient) == (AlertKind.PATIENT_CANCELLED, appointment, patient)
-    assert "cancelamos tu cita" in acks()[0]
+    assert "cancelamos su cita" in acks()[0]
 
 
 def test_the_clinic_s_own_keywords_are_used(organization, patient, pending):
