@@ -22,7 +22,6 @@ from apps.patients.selectors import patients_by_phone
 from apps.patients.services.patients import patient_whatsapp_opt_in, patient_whatsapp_opt_out
 
 
-
 def _keywords(settings) -> dict[str, set[str]]:
     return {CONFIRM: keywords_parse(settings.confirm_keywords), CANCEL: keywords_parse(settings.cancel_keywords),
             CALLBACK: keywords_parse(settings.callback_keywords)}
