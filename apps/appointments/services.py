@@ -8,7 +8,7 @@ import datetime as dt
 from functools import partial
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from apps.appointments.models import (
@@ -25,7 +25,12 @@ from apps.appointments.models import (
 from apps.appointments.rules import fits_working_hours, overlaps_time_off
 from apps.appointments.selectors import scheduling_settings_get
 from apps.appointments.signals import appointment_changed
-from apps.appointments.transitions import CONFIRMABLE_STATUSES, confirmation_can_move, status_can_move
+from apps.appointments.transitions import (
+    CONFIRMABLE_STATUSES,
+    confirmation_can_move,
+    earliest_move,
+    status_can_move,
+)
 from apps.common.exceptions import ApplicationError
 
 OVERLAP_CONSTRAINT = "appointments_no_provider_overlap"
@@ -242,6 +247,18 @@ def appointment_status_change(*, appointment: Appointment, to_status: str, actor
             % {"from": appointment.get_status_display(), "to": AppointmentStatus(to_status).label},
             field="status",
         )
+    settings = scheduling_settings_get(organization=appointment.organization)
+    earliest = earliest_move(to_status, start=appointment.start,
+                             early_arrival=dt.timedelta(minutes=settings.early_arrival_minutes))
+    if earliest is not None and timezone.now() < earliest:
+        when = formats.time_format(timezone.localtime(earliest, appointment.organization.zone), "H:i")
+        if to_status == AppointmentStatus.ARRIVED:
+            message = _("The patient can be recorded as arrived from %(time)s, %(minutes)s minutes before the "
+                        "start.") % {"time": when, "minutes": settings.early_arrival_minutes}
+        else:
+            message = _("%(status)s cannot be recorded before the appointment starts (%(time)s).") % {
+                "status": AppointmentStatus(to_status).label, "time": when}
+        raise ApplicationError(message, field="status", code="too_early")
     appointment.status = to_status
     # Reinstating a no-show takes its slot back, which may have been booked meanwhile.
     _save_guarded(appointment, update_fields=["status", "updated_at"])

@@ -72,7 +72,7 @@ REMINDER_BUTTONS = [("confirm", TemplateKind.BUTTON_CONFIRM), ("cancel", Templat
                     ("callback", TemplateKind.BUTTON_CALLBACK)]
 
 
-def reminder_message_queue(*, appointment, rule) -> Message:
+def reminder_message_queue(*, appointment, rule, sent_by=None) -> Message:
     patient, organization = appointment.patient, appointment.organization
     language = language_for(patient)
     bodies = template_bodies(organization=organization, language=language,
@@ -84,7 +84,8 @@ def reminder_message_queue(*, appointment, rule) -> Message:
                                  context=context)
     return message_queue(organization=organization, phone=patient.phone,
                          body=render_template(bodies[TemplateKind.REMINDER], context), kind=MessageKind.REMINDER,
-                         patient=patient, appointment=appointment, rule=rule, buttons=buttons, template=template)
+                         patient=patient, appointment=appointment, rule=rule, buttons=buttons, template=template,
+                         sent_by=sent_by)
 
 
 def free_text_send(*, organization, patient, body: str, sent_by) -> Message:
