@@ -231,8 +231,14 @@ def appointment_cancel(*, appointment: Appointment, actor=None, by_patient: bool
 
 
 @transaction.atomic
-def appointment_status_change(*, appointment: Appointment, to_status: str, actor=None, source: str) -> Appointment:
-    """One move of the clinical status along the transition table (cancelling counts as staff's)."""
+def appointment_status_change(*, appointment: Appointment, to_status: str, actor=None, source: str,
+                              now: dt.datetime | None = None) -> Appointment:
+    """One move of the clinical status along the transition table (cancelling counts as staff's).
+
+    A move that describes the visit (arrived, in progress, completed, no-show) is refused before the
+    start, `now` being the real clock unless a test gives its own; arrivals open earlier, by the
+    clinic's early-arrival window.
+    """
     if to_status not in AppointmentStatus.values:
         raise ApplicationError(_("Unknown status."), field="status")
     if to_status == AppointmentStatus.CANCELLED:
@@ -250,7 +256,7 @@ def appointment_status_change(*, appointment: Appointment, to_status: str, actor
     settings = scheduling_settings_get(organization=appointment.organization)
     earliest = earliest_move(to_status, start=appointment.start,
                              early_arrival=dt.timedelta(minutes=settings.early_arrival_minutes))
-    if earliest is not None and timezone.now() < earliest:
+    if earliest is not None and (now or timezone.now()) < earliest:
         when = formats.time_format(timezone.localtime(earliest, appointment.organization.zone), "H:i")
         if to_status == AppointmentStatus.ARRIVED:
             message = _("The patient can be recorded as arrived from %(time)s, %(minutes)s minutes before the "
