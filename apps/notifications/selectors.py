@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from apps.common.models import Weekday
 from apps.notifications.defaults import DEFAULT_TEMPLATES
@@ -71,21 +71,21 @@ def template_rows(*, organization) -> list[dict]:
 # --- what staff see of the reminder plan ------------------------------------------------------
 
 _NOT_SENT_REASONS = {
-    "short_notice": _lazy("Not sent: the booking was made within this rule's \"don't send within\" window of "
-                      "%(skip)s h."),
-    "no_allowed_time_before_start": _lazy("Not sent: there is no time outside quiet hours and closed days "
-                                          "before the appointment."),
-    "superseded_by_later_rule": _lazy("Not sent: a rule with a shorter lead time reminds the patient in time."),
-    "appointment_moved": _lazy("Dropped: the appointment was moved; the new time has its own reminders."),
-    "appointment_cancelled": _lazy("Dropped: the appointment was cancelled."),
-    "appointment_started": _lazy("Not sent: the appointment had already started."),
-    "settings_changed": _lazy("Replaced after the clinic changed its reminder settings."),
-    "rule_disabled": _lazy("Not sent: the rule was turned off."),
-    "whatsapp_disabled": _lazy("Not sent: WhatsApp messages are turned off for this clinic."),
-    "patient_cannot_receive_whatsapp": _lazy("Not sent: the patient cannot receive WhatsApp messages "
-                                             "(no consent, no phone or STOP)."),
-    "already_sent": _lazy("Already in the ledger: sent once."),
-    "sent_now_by_staff": _lazy("Sent early by staff."),
+    "short_notice": gettext_lazy(
+        "Not sent: the booking was made within this rule's \"don't send within\" window of %(skip)s h."),
+    "no_allowed_time_before_start": gettext_lazy(
+        "Not sent: there is no time outside quiet hours and closed days before the appointment."),
+    "superseded_by_later_rule": gettext_lazy(
+        "Not sent: a rule with a shorter lead time reminds the patient in time."),
+    "appointment_moved": gettext_lazy("Dropped: the appointment was moved; the new time has its own reminders."),
+    "appointment_started": gettext_lazy("Not sent: the appointment had already started."),
+    "settings_changed": gettext_lazy("Replaced after the clinic changed its reminder settings."),
+    "rule_disabled": gettext_lazy("Not sent: the rule was turned off."),
+    "whatsapp_disabled": gettext_lazy("Not sent: WhatsApp messages are turned off for this clinic."),
+    "patient_cannot_receive_whatsapp": gettext_lazy(
+        "Not sent: the patient cannot receive WhatsApp messages (no consent, no phone or STOP)."),
+    "already_sent": gettext_lazy("Already in the ledger: sent once."),
+    "sent_now_by_staff": gettext_lazy("Sent early by staff."),
 }
 
 
