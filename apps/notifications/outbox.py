@@ -20,6 +20,7 @@ from apps.appointments.models import AppointmentStatus, ConfirmationStatus, Even
 from apps.common.exceptions import ApplicationError
 from apps.notifications.models import (
     STATUS_RANK,
+    TIMED_KINDS,
     AlertKind,
     Direction,
     Message,
@@ -51,7 +52,7 @@ def message_queue(*, organization, phone: str, body: str, kind: str, patient=Non
                   template: dict | None = None, not_before: dt.datetime | None = None) -> Message:
     message = Message.objects.create(
         organization=organization, patient=patient, appointment=appointment, rule=rule,
-        appointment_start=appointment.start if kind == MessageKind.REMINDER else None,
+        appointment_start=appointment.start if kind in TIMED_KINDS else None,
         direction=Direction.OUTBOUND, kind=kind, phone=phone, body=body, buttons=buttons, template=template,
         status=MessageStatus.QUEUED, sent_by=sent_by, reply_to=reply_to,
     )

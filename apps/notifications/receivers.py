@@ -19,6 +19,24 @@ def on_appointment_changed(sender, *, appointment_id: int, change: str, **kwargs
         # Dropped at once, not only when the job runs: the old time must never be reminded.
         reminders_cancel_for_appointment(appointment_id=appointment_id, reason=f"appointment_{change}")
     plan_reminders.defer(appointment_id=appointment_id)
+    if change in ("booked", "moved", "cancelled"):
+        _notice(appointment_id, change)
+
+
+def _notice(appointment_id: int, change: str) -> None:
+    from apps.appointments.models import Appointment
+    from apps.notifications.models import NotificationSettings
+    from apps.notifications.tasks import send_appointment_notice
+
+    appointment = Appointment.objects.filter(pk=appointment_id).values("start", "organization_id").first()
+    if appointment is None:
+        return
+    # Most clinics leave these off: no job at all for them.
+    flags = NotificationSettings.objects.filter(organization_id=appointment["organization_id"]).values(
+        "notify_booked", "notify_moved", "notify_cancelled").first() or {}
+    if flags.get(f"notify_{change}"):
+        send_appointment_notice.defer(appointment_id=appointment_id, change=change,
+                                      start=appointment["start"].isoformat())
 
 
 def connect() -> None:

@@ -30,7 +30,8 @@ from apps.notifications.models import (
 )
 
 SETTINGS_FIELDS = ["whatsapp_enabled", "quiet_start", "quiet_end", "closed_days", "confirm_keywords",
-                   "cancel_keywords", "callback_keywords", "no_response_hours"]
+                   "cancel_keywords", "callback_keywords", "no_response_hours", "notify_booked", "notify_moved",
+                   "notify_cancelled"]
 KEYWORD_FIELDS = ("confirm_keywords", "cancel_keywords", "callback_keywords")
 
 
