@@ -176,6 +176,14 @@ def staff_alert_raise(*, organization, kind: AlertKind, text: str, patient=None,
                                      appointment=appointment, message=message)
 
 
+def staff_alerts_resolve(*, organization, kinds: list[str], appointment=None) -> int:
+    """Close open alerts whose cause is gone (handled by nobody: they closed themselves)."""
+    alerts = StaffAlert.objects.filter(organization=organization, kind__in=kinds, handled_at__isnull=True)
+    if appointment is not None:
+        alerts = alerts.filter(appointment=appointment)
+    return alerts.update(handled_at=timezone.now(), updated_at=timezone.now())
+
+
 def staff_alert_handle(*, alert: StaffAlert, user) -> StaffAlert:
     if alert.handled_at is None:
         alert.handled_at = timezone.now()

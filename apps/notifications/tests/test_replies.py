@@ -254,3 +254,17 @@ def test_a_repeated_1_is_a_handled_reply_not_a_message_for_staff(organization, p
     again = receive(organization, patient.phone, "1", message_id="wa-in-2")
     assert (again.kind, again.appointment) == (MessageKind.REPLY, appointment)
     assert len(acks()) == 1
+
+
+def test_a_call_request_alert_closes_itself_once_the_appointment_is_confirmed(organization, patient, pending,
+                                                                             django_capture_on_commit_callbacks):
+    appointment = pending()
+    receive(organization, patient.phone, "3")
+    alert = StaffAlert.objects.get(kind=AlertKind.CALLBACK_REQUESTED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.CONFIRMED,
+                                     source=EventSource.UI)
+
+    alert.refresh_from_db()
+    assert alert.handled_at is not None and alert.handled_by is None

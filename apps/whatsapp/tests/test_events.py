@@ -195,3 +195,19 @@ def test_a_1_from_the_bridge_answers_the_reminder_it_replies_to(client, organiza
         appointment.refresh_from_db()
         expected = ConfirmationStatus.CONFIRMED if index == answered else ConfirmationStatus.REQUESTED
         assert appointment.confirmation == expected
+
+
+def test_the_relink_alert_says_why_in_words_and_closes_itself_once_linked_again(client, organization):
+    post(client, [status_event(organization, "logged_out", reason="logout")])
+    alert = StaffAlert.objects.get(kind=AlertKind.SESSION_NEEDS_RELINK)
+    assert "logout" not in alert.text and "el vínculo se quitó desde este sistema" in alert.text
+
+    post(client, [status_event(organization, "connected", phone_number="+573009998877")])
+
+    alert.refresh_from_db()
+    assert alert.handled_at is not None and alert.handled_by is None
+
+
+def test_an_unknown_reason_code_is_never_shown_raw(organization):
+    session = WhatsAppSession(organization=organization, status="failed", reason="stream_error_515")
+    assert "stream_error_515" not in session.reason_display
