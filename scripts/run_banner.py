@@ -27,7 +27,8 @@ def banner() -> str:
     lines = [
         f"OpticaApp is running at {WEB}/",
         f"Demo login: admin@opticaapp.local / {PASSWORD}",
-        f"Simulated WhatsApp phones: {BRIDGE}/sandbox/ (key: {os.environ.get('BRIDGE_API_KEY', 'local-bridge-key')})",
+        # The bridge key is never printed: the sandbox page asks for it (local-bridge-key unless set).
+        f"Simulated WhatsApp phones: {BRIDGE}/sandbox/ (enter the bridge key, BRIDGE_API_KEY)",
         "Logs: var/log/ (web requests in var/log/web-access.log). Stop with Ctrl-C.",
     ]
     width = max(len(line) for line in lines) + 4
