@@ -135,7 +135,10 @@ def accept_dialogs(page, answers: list[bool], seen: list[str]):
 
     def handle(dialog):
         seen.append(dialog.message)
-        dialog.accept() if answers.pop(0) else dialog.dismiss()
+        answer = answers.pop(0)
+        if not answers:
+            page.remove_listener("dialog", handle)  # the next questions belong to the next call
+        dialog.accept() if answer else dialog.dismiss()
 
     page.on("dialog", handle)
 
