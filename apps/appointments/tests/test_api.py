@@ -88,7 +88,7 @@ def test_update_move_status_confirmation_and_cancel_through_the_api(staff_api, o
     assert (illegal.status_code, list(illegal.json()["fields"])) == (400, ["status"])
     # A 2031 appointment has not started: recording the arrival now cannot be true.
     assert (too_early.status_code, list(too_early.json()["fields"])) == (400, ["status"])
-    assert "arrived" in too_early.json()["detail"]
+    assert "La llegada del paciente se puede registrar desde" in too_early.json()["detail"]
     assert (cancelled.json()["status"], cancelled.json()["cancelled_by"]) == ("cancelled", "staff")
 
 
