@@ -18,11 +18,14 @@ FIELD_LABELS = [
     gettext_noop("patient"), gettext_noop("processed at"), gettext_noop("provider"), gettext_noop("reason"),
     gettext_noop("reply to"), gettext_noop("rows"), gettext_noop("rule"), gettext_noop("sending at"),
     gettext_noop("source"), gettext_noop("status"), gettext_noop("to value"), gettext_noop("type"),
-    gettext_noop("updated at"), gettext_noop("user"), gettext_noop("visit"),
+    gettext_noop("updated at"), gettext_noop("user"), gettext_noop("visit"), gettext_noop("confirmed by"),
+    gettext_noop("content"), gettext_noop("currency"), gettext_noop("next number"), gettext_noop("order"),
+    gettext_noop("progress done"), gettext_noop("progress total"), gettext_noop("purpose"), gettext_noop("template"),
 ]
 MODEL_LABELS = {
     "reminder": (gettext_noop("planned reminder"), gettext_noop("planned reminders")),
     "processed event": (gettext_noop("processed bridge event"), gettext_noop("processed bridge events")),
+    "order message": (gettext_noop("order message"), gettext_noop("order messages")),
 }
 
 
