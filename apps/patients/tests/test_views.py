@@ -230,16 +230,16 @@ def test_the_printable_prescription_names_the_clinic(staff_client, organization,
 
 
 @pytest.mark.parametrize(("typed", "stored"), [("0,25", "0.25"), ("0.25", "0.25"), ("+1,50", "1.50"), ("2", "2.00")])
-def test_an_rx_value_with_a_decimal_comma_is_read_as_written(staff_client, patient, typed, stored):
-    staff_client.post(reverse("prescription-create", args=[patient.pk]), _rx_form(od_add=typed, os_add=typed))
+def test_an_rx_value_with_a_decimal_comma_is_read_as_written(optometrist_client, patient, typed, stored):
+    optometrist_client.post(reverse("prescription-create", args=[patient.pk]), _rx_form(od_add=typed, os_add=typed))
 
     prescription = Prescription.objects.get(patient=patient)
     assert (str(prescription.od_add), str(prescription.os_add)) == (stored, stored)
 
 
 @pytest.mark.parametrize("typed", ["1.000,25", "0,2,5", "dos"])
-def test_an_rx_value_with_two_marks_or_no_number_is_refused_on_its_field(staff_client, patient, typed):
-    response = staff_client.post(reverse("prescription-create", args=[patient.pk]), _rx_form(od_add=typed))
+def test_an_rx_value_with_two_marks_or_no_number_is_refused_on_its_field(optometrist_client, patient, typed):
+    response = optometrist_client.post(reverse("prescription-create", args=[patient.pk]), _rx_form(od_add=typed))
 
     assert "od_add" in response.context["form"].errors
     assert not Prescription.objects.exists()
