@@ -60,10 +60,11 @@ run: install
 	  $(PY) manage.py migrate --noinput -v 0 && \
 	  $(PY) manage.py seed_demo && \
 	  echo "" && \
-	  echo "  OpticaApp is starting at http://127.0.0.1:8000/" && \
-	  echo "  Demo login: admin@opticaapp.local / $${DEMO_PASSWORD:-opticaapp-demo}" && \
-	  echo "  Simulated WhatsApp phones: http://127.0.0.1:3000/sandbox/" && \
+	  echo "  OpticaApp is starting at http://127.0.0.1:8000/ (this banner is printed again once it answers)" && \
 	  echo "" && \
+	  mkdir -p var/log && \
+	  export GUNICORN_ACCESS_LOG=$${GUNICORN_ACCESS_LOG:-$(CURDIR)/var/log/web-access.log} && \
+	  { $(PY) scripts/run_banner.py & } && \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" node_modules/.bin/pm2-runtime start ecosystem.config.js
 
 lint: $(STAMP)

@@ -284,6 +284,10 @@ LOGGING = {
                 "procrastinate.periodic": {"level": "WARNING"}},
 }
 
+# Every job's start and end at info level would bury the terminal under the periodic jobs' lines
+# (several a minute); failures are warnings and errors, and still show.
+LOGGING["loggers"]["procrastinate.worker"] = {"level": env.str("JOB_LOG_LEVEL", default="WARNING")}
+
 # --- Background jobs (procrastinate) ---------------------------------------------------------
 
 # Jobs a worker runs at once. Sends mostly wait on the bridge, so a few in parallel multiply

@@ -21,6 +21,7 @@ api_patterns = [
 
 urlpatterns = [
     path("", dashboard_views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("organizations/", include("apps.organizations.urls")),

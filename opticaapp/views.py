@@ -49,3 +49,11 @@ def request_too_large(request):
     detail = _("The request is too large.")
     return (_api_error(request, 413, "too_large", detail)
             or render(request, "413.html", {"detail": detail}, status=413))
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: send them to the real icon."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -42,6 +42,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    professional_registration = models.CharField(
+        _("professional registration number"), max_length=40, blank=True,
+        help_text=_("An optometrist's registration, printed on the prescriptions they sign."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     # Django admin access only; clinic roles live on Membership.
     is_staff = models.BooleanField(_("admin site access"), default=False)

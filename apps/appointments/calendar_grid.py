@@ -30,6 +30,19 @@ class Column:
 
 
 @dataclass
+class AgendaEntry:
+    time: dt.time
+    appointments: list[Appointment]
+    free: Cell | None  # the first free cell at this time, whose link books it
+
+
+@dataclass
+class AgendaDay:
+    day: dt.date
+    entries: list[AgendaEntry]
+
+
+@dataclass
 class CalendarGrid:
     view: str
     first_day: dt.date
@@ -41,6 +54,24 @@ class CalendarGrid:
     @property
     def rows(self):
         return [(time, [column.cells[index] for column in self.columns]) for index, time in enumerate(self.times)]
+
+    @property
+    def agenda(self) -> list[AgendaDay]:
+        """The same period as a list, for a phone: per day, the times that hold an appointment or a free slot."""
+        days = {}
+        for column in self.columns:
+            days.setdefault(column.day, []).append(column)
+        agenda = []
+        for day, columns in days.items():
+            entries = []
+            for index, time in enumerate(self.times):
+                cells = [column.cells[index] for column in columns]
+                appointments = [a for cell in cells for a in cell.appointments]
+                free = next((cell for cell in cells if cell.free and not cell.appointments), None)
+                if appointments or free:
+                    entries.append(AgendaEntry(time=time, appointments=appointments, free=free))
+            agenda.append(AgendaDay(day=day, entries=entries))
+        return agenda
 
 
 def _row_range(hours, appointments, zone) -> tuple[dt.time, dt.time]:

@@ -178,3 +178,7 @@ class SchedulingSettingsForm(forms.Form):
     )
     slot_minutes = forms.TypedChoiceField(label=_("Calendar slot"), coerce=int,
                                           choices=[(m, f"{m} min") for m in (5, 10, 15, 20, 30, 60)])
+    early_arrival_minutes = forms.IntegerField(
+        label=_("Early arrival (minutes before)"), min_value=0, max_value=720, initial=60, required=False,
+        help_text=_("How long before the start staff may record that the patient arrived."),
+    )

@@ -124,6 +124,10 @@ class SchedulingSettings(models.Model):
         help_text=_("A cancellation closer than this to the start counts as late."),
     )
     slot_minutes = models.PositiveSmallIntegerField(_("calendar slot (minutes)"), default=15)
+    early_arrival_minutes = models.PositiveSmallIntegerField(
+        _("early arrival (minutes before)"), default=60,
+        help_text=_("How long before the start staff may record that the patient arrived."),
+    )
 
     class Meta:
         verbose_name = _("scheduling settings")
@@ -131,6 +135,8 @@ class SchedulingSettings(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(slot_minutes__gte=5, slot_minutes__lte=120),
                                    name="appointments_settings_slot_range"),
+            models.CheckConstraint(condition=Q(early_arrival_minutes__lte=720),
+                                   name="appointments_settings_early_arrival_range"),
         ]
 
     def __str__(self):

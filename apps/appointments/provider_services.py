@@ -104,11 +104,14 @@ def appointment_type_update(*, appointment_type: AppointmentType, data: dict) ->
     return appointment_type
 
 
-def scheduling_settings_update(*, organization, late_cancel_hours: int, slot_minutes: int):
+def scheduling_settings_update(*, organization, late_cancel_hours: int, slot_minutes: int,
+                               early_arrival_minutes: int | None = None):
     from apps.appointments.models import SchedulingSettings
 
     settings, _created = SchedulingSettings.objects.get_or_create(organization=organization)
     settings.late_cancel_hours, settings.slot_minutes = late_cancel_hours, slot_minutes
+    if early_arrival_minutes is not None:
+        settings.early_arrival_minutes = early_arrival_minutes
     settings.full_clean()
     settings.save()
     return settings

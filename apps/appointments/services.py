@@ -8,7 +8,7 @@ import datetime as dt
 from functools import partial
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from apps.appointments.models import (
@@ -25,7 +25,12 @@ from apps.appointments.models import (
 from apps.appointments.rules import fits_working_hours, overlaps_time_off
 from apps.appointments.selectors import scheduling_settings_get
 from apps.appointments.signals import appointment_changed
-from apps.appointments.transitions import CONFIRMABLE_STATUSES, confirmation_can_move, status_can_move
+from apps.appointments.transitions import (
+    CONFIRMABLE_STATUSES,
+    confirmation_can_move,
+    earliest_move,
+    status_can_move,
+)
 from apps.common.exceptions import ApplicationError
 
 OVERLAP_CONSTRAINT = "appointments_no_provider_overlap"
@@ -226,8 +231,14 @@ def appointment_cancel(*, appointment: Appointment, actor=None, by_patient: bool
 
 
 @transaction.atomic
-def appointment_status_change(*, appointment: Appointment, to_status: str, actor=None, source: str) -> Appointment:
-    """One move of the clinical status along the transition table (cancelling counts as staff's)."""
+def appointment_status_change(*, appointment: Appointment, to_status: str, actor=None, source: str,
+                              now: dt.datetime | None = None) -> Appointment:
+    """One move of the clinical status along the transition table (cancelling counts as staff's).
+
+    A move that describes the visit (arrived, in progress, completed, no-show) is refused before the
+    start, `now` being the real clock unless a test gives its own; arrivals open earlier, by the
+    clinic's early-arrival window.
+    """
     if to_status not in AppointmentStatus.values:
         raise ApplicationError(_("Unknown status."), field="status")
     if to_status == AppointmentStatus.CANCELLED:
@@ -242,6 +253,18 @@ def appointment_status_change(*, appointment: Appointment, to_status: str, actor
             % {"from": appointment.get_status_display(), "to": AppointmentStatus(to_status).label},
             field="status",
         )
+    settings = scheduling_settings_get(organization=appointment.organization)
+    earliest = earliest_move(to_status, start=appointment.start,
+                             early_arrival=dt.timedelta(minutes=settings.early_arrival_minutes))
+    if earliest is not None and (now or timezone.now()) < earliest:
+        when = formats.time_format(timezone.localtime(earliest, appointment.organization.zone), "H:i")
+        if to_status == AppointmentStatus.ARRIVED:
+            message = _("The patient can be recorded as arrived from %(time)s, %(minutes)s minutes before the "
+                        "start.") % {"time": when, "minutes": settings.early_arrival_minutes}
+        else:
+            message = _("%(status)s cannot be recorded before the appointment starts (%(time)s).") % {
+                "status": AppointmentStatus(to_status).label, "time": when}
+        raise ApplicationError(message, field="status", code="too_early")
     appointment.status = to_status
     # Reinstating a no-show takes its slot back, which may have been booked meanwhile.
     _save_guarded(appointment, update_fields=["status", "updated_at"])

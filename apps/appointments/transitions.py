@@ -5,6 +5,8 @@ Setting the current value again is not a move: the services treat it as a no-op,
 click or a duplicated WhatsApp reply changes nothing.
 """
 
+import datetime as dt
+
 from apps.appointments.models import AppointmentStatus as S
 from apps.appointments.models import ConfirmationStatus as C
 
@@ -34,6 +36,24 @@ CONFIRMATION_TRANSITIONS: dict[str, frozenset[str]] = {
 
 # Confirmation only means something while the visit is still ahead.
 CONFIRMABLE_STATUSES = frozenset({S.SCHEDULED})
+
+
+# Moves that describe the visit itself: none of them can be true before the appointment starts,
+# except an arrival, which staff may record within the clinic's early-arrival window.
+NOT_BEFORE_START = frozenset({S.ARRIVED, S.IN_PROGRESS, S.COMPLETED, S.NO_SHOW})
+
+
+def earliest_move(to_status: str, *, start: dt.datetime, early_arrival: dt.timedelta) -> dt.datetime | None:
+    """The first moment `to_status` may be recorded for an appointment starting at `start` (None: any time)."""
+    if to_status not in NOT_BEFORE_START:
+        return None
+    return start - early_arrival if to_status == S.ARRIVED else start
+
+
+def moves_now(appointment, *, statuses, now: dt.datetime, early_arrival: dt.timedelta) -> list[str]:
+    """Of `statuses`, those the table allows from here and the clock allows now."""
+    return [s for s in statuses if status_can_move(appointment.status, s)
+            and (earliest_move(s, start=appointment.start, early_arrival=early_arrival) or now) <= now]
 
 
 def status_can_move(from_status: str, to_status: str) -> bool:

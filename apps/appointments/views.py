@@ -27,6 +27,7 @@ from apps.appointments.selectors import (
     appointment_list_for_patient,
     patient_search,
     provider_list,
+    scheduling_settings_get,
 )
 from apps.appointments.services import (
     appointment_book,
@@ -35,7 +36,7 @@ from apps.appointments.services import (
     appointment_move,
     appointment_status_change,
 )
-from apps.appointments.transitions import FRONT_DESK_STATUSES, next_statuses
+from apps.appointments.transitions import moves_now, next_statuses
 from apps.common.exceptions import ApplicationError
 from apps.common.validation import MAX_DAY, MIN_DAY, is_whole_number
 from apps.organizations.models import MANAGER_ROLES
@@ -56,6 +57,16 @@ def in_clinic_time(view):
 
 def _can_override(request) -> bool:
     return request.membership is not None and request.membership.role in MANAGER_ROLES
+
+
+def _early_arrival(request) -> dt.timedelta:
+    return dt.timedelta(minutes=scheduling_settings_get(organization=request.organization).early_arrival_minutes)
+
+
+def _moves(request, appointment) -> list[str]:
+    """The status buttons of the appointment page: what the table and the clock allow now."""
+    return moves_now(appointment, statuses=next_statuses(appointment.status), now=timezone.now(),
+                     early_arrival=_early_arrival(request))
 
 
 def _local_today(request) -> dt.date:
@@ -107,6 +118,7 @@ def today(request):
     return render(request, template, {
         "appointments": appointments, "provider": provider,
         "providers": provider_list(organization=request.organization), "day": _local_today(request),
+        "early_arrival": _early_arrival(request),
     })
 
 
@@ -193,7 +205,7 @@ def appointment_detail(request, pk):
     return render(request, "appointments/appointment_detail.html", {
         "appointment": appointment,
         "events": appointment_event_list(appointment=appointment),
-        "next_statuses": next_statuses(appointment.status),
+        "next_statuses": _moves(request, appointment),
         "move_form": AppointmentMoveForm(
             organization=request.organization, can_override=can_override,
             initial={"provider": appointment.provider, "date": local_start.date(), "time": local_start.time()},
@@ -226,8 +238,8 @@ def appointment_status(request, pk):
         template = "appointments/_today_row.html" if request.POST.get("context") == "row" else \
             "appointments/_status_panel.html"
         return render(request, template, {"appointment": appointment, "error": error,
-                                          "next_statuses": next_statuses(appointment.status),
-                                          "front_desk_statuses": FRONT_DESK_STATUSES})
+                                          "next_statuses": _moves(request, appointment),
+                                          "early_arrival": _early_arrival(request)})
     if error:
         messages.error(request, error)
     return _back(request, appointment)

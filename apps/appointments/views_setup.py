@@ -73,7 +73,8 @@ def schedule_setup(request):
     current = scheduling_settings_get(organization=organization)
     return render(request, "appointments/setup.html", {
         "settings_form": SchedulingSettingsForm(initial={"late_cancel_hours": current.late_cancel_hours,
-                                                         "slot_minutes": current.slot_minutes}),
+                                                         "slot_minutes": current.slot_minutes,
+                                                         "early_arrival_minutes": current.early_arrival_minutes}),
         "providers": scoped(Provider, organization).prefetch_related("working_hours").select_related("user"),
         "types": scoped(AppointmentType, organization),
         "provider_form": provider_form,

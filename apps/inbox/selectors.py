@@ -23,11 +23,13 @@ from django.utils import timezone
 
 from apps.appointments.models import Appointment, AppointmentStatus
 from apps.inbox.models import CannedReply, Conversation, ConversationState
-from apps.notifications.models import Direction, Message
+from apps.notifications.models import Direction, Message, MessageKind
 from apps.organizations.models import Membership
 from apps.organizations.scoping import scoped
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Patient messages the system answered by itself ("1", STOP): history, not news for staff.
+HANDLED_KINDS = (MessageKind.REPLY, MessageKind.OPT_OUT, MessageKind.OPT_IN)
 FILTERS = ("open", "mine", "unassigned", "pending", "resolved", "all")
 
 
@@ -50,7 +52,7 @@ def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
 
 def conversation_annotated(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
     """Adds unread and effective_state; the latest message's copy lives on the row itself."""
-    inbound = _messages_of_outer_conversation().filter(direction=Direction.INBOUND)
+    inbound = _messages_of_outer_conversation().filter(direction=Direction.INBOUND).exclude(kind__in=HANDLED_KINDS)
     unread = (inbound.filter(created_at__gt=Coalesce(OuterRef("last_read_at"), Value(EPOCH)))
               .order_by().values("organization_id").annotate(n=Count("id")).values("n"))
     return queryset.annotate(

@@ -10,7 +10,7 @@ from apps.appointments.models import ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_cancel, appointment_confirmation_set
 from apps.common.exceptions import ApplicationError
 from apps.inbox.models import CannedReply, Conversation, ConversationState, conversation_key
-from apps.inbox.selectors import next_appointment_for
+from apps.inbox.selectors import HANDLED_KINDS, next_appointment_for
 from apps.notifications.models import Direction, Message, MessageKind
 from apps.notifications.outbox import MAX_TEXT, free_text_send, message_queue
 from apps.notifications.rendering import context_for, language_for
@@ -56,7 +56,8 @@ def conversations_record_messages(*, messages: list[Message]) -> int:
         group = (message.organization_id, conversation_key(patient_id=message.patient_id, phone=message.phone))
         if group not in latest or (message.created_at, message.pk) >= (latest[group].created_at, latest[group].pk):
             latest[group] = message
-        if message.direction == Direction.INBOUND:
+        # A reply the system handled ("1", STOP) is not one staff have to read.
+        if message.direction == Direction.INBOUND and message.kind not in HANDLED_KINDS:
             inbound_at[group] = max(filter(None, [inbound_at.get(group), message.created_at]))
     if not latest:
         return 0

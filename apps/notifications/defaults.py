@@ -5,20 +5,26 @@ from apps.notifications.models import TemplateKind
 DEFAULT_TEMPLATES = {
     "es": {
         TemplateKind.REMINDER: (
-            "Hola {patient_first_name}, te recordamos tu cita en {clinic} el {date} a las {time} con {provider}. "
-            "¿Nos confirmas tu asistencia?"
+            "Hola, {patient_first_name}. Le recordamos su cita en {clinic} el {date} a las {time} con {provider}. "
+            "¿Nos confirma su asistencia?"
         ),
-        TemplateKind.CONFIRMED: "¡Gracias, {patient_first_name}! Tu cita del {date} a las {time} quedó confirmada. "
-                                "Te esperamos en {clinic}.",
-        TemplateKind.CANCELLED: "Listo, {patient_first_name}: cancelamos tu cita del {date} a las {time}. "
-                                "Si quieres una nueva cita, escríbenos por aquí.",
-        TemplateKind.OPTED_OUT: "No te enviaremos más mensajes por WhatsApp. Si cambias de opinión, responde START.",
-        TemplateKind.OPTED_IN: "¡Bienvenido de nuevo! Volverás a recibir nuestros recordatorios por WhatsApp.",
+        TemplateKind.CONFIRMED: "¡Gracias, {patient_first_name}! Su cita del {date} a las {time} quedó confirmada. "
+                                "Lo esperamos en {clinic}.",
+        TemplateKind.CANCELLED: "Listo, {patient_first_name}: cancelamos su cita del {date} a las {time}. "
+                                "Si desea una nueva cita, escríbanos por aquí.",
+        TemplateKind.OPTED_OUT: "No le enviaremos más mensajes por WhatsApp. Si cambia de opinión, responda START.",
+        TemplateKind.OPTED_IN: "¡Bienvenido de nuevo! Volverá a recibir nuestros recordatorios por WhatsApp.",
         TemplateKind.BUTTON_CONFIRM: "Confirmar",
         TemplateKind.BUTTON_CANCEL: "Cancelar cita",
         TemplateKind.BUTTON_CALLBACK: "Llámenme",
-        TemplateKind.CALLBACK: "Entendido, {patient_first_name}. Te llamaremos pronto desde {clinic} para hablar de "
-                               "tu cita del {date} a las {time}.",
+        TemplateKind.BOOKED: "Hola, {patient_first_name}. Su cita en {clinic} quedó agendada para el {date} a las "
+                             "{time} con {provider}. Le enviaremos un recordatorio antes.",
+        TemplateKind.MOVED: "Hola, {patient_first_name}. Su cita en {clinic} cambió de hora: ahora es el {date} a las "
+                            "{time} con {provider}.",
+        TemplateKind.CANCELLED_BY_STAFF: "Hola, {patient_first_name}. Su cita en {clinic} del {date} a las {time} "
+                                         "fue cancelada. Escríbanos por aquí para agendar una nueva.",
+        TemplateKind.CALLBACK: "Entendido, {patient_first_name}. Lo llamaremos pronto desde {clinic} para hablar de "
+                               "su cita del {date} a las {time}.",
         TemplateKind.ORDER_READY: "Hola {patient_first_name}, tu pedido {order} ya está listo en {clinic}. "
                                   "Saldo pendiente: {balance_due}. Horario: {opening_hours}. ¡Te esperamos!",
         TemplateKind.RECALL: "Hola {patient_first_name}, ya es momento de tu control en {clinic}. "
@@ -39,6 +45,12 @@ DEFAULT_TEMPLATES = {
         TemplateKind.BUTTON_CONFIRM: "Confirm",
         TemplateKind.BUTTON_CANCEL: "Cancel appointment",
         TemplateKind.BUTTON_CALLBACK: "Call me",
+        TemplateKind.BOOKED: "Hello {patient_first_name}, your appointment at {clinic} is booked for {date} at {time} "
+                             "with {provider}. We will send you a reminder before.",
+        TemplateKind.MOVED: "Hello {patient_first_name}, your appointment at {clinic} has a new time: {date} at {time} "
+                            "with {provider}.",
+        TemplateKind.CANCELLED_BY_STAFF: "Hello {patient_first_name}, your appointment at {clinic} on {date} at "
+                                         "{time} was cancelled. Write to us here to book a new one.",
         TemplateKind.CALLBACK: "Understood, {patient_first_name}. {clinic} will call you soon about your "
                                "appointment on {date} at {time}.",
         TemplateKind.ORDER_READY: "Hello {patient_first_name}, your order {order} is ready at {clinic}. "

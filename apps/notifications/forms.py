@@ -30,7 +30,8 @@ class SettingsForm(forms.ModelForm):
     class Meta:
         model = NotificationSettings
         fields = ["whatsapp_enabled", "quiet_start", "quiet_end", "closed_days", "confirm_keywords",
-                  "cancel_keywords", "callback_keywords", "no_response_hours"]
+                  "cancel_keywords", "callback_keywords", "no_response_hours", "notify_booked", "notify_moved",
+                  "notify_cancelled"]
         widgets = {"quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                    "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
 

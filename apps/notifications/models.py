@@ -36,6 +36,12 @@ class NotificationSettings(TimeStampedModel):
                                          help_text=_("Separated by commas; case and accents are ignored."))
     cancel_keywords = models.CharField(_("words that cancel"), max_length=255, default="2, no, cancelar, cancelo",
                                        help_text=_("Separated by commas; case and accents are ignored."))
+    notify_booked = models.BooleanField(
+        _("tell the patient when staff book an appointment"), default=False)
+    notify_moved = models.BooleanField(
+        _("tell the patient when staff move an appointment"), default=False)
+    notify_cancelled = models.BooleanField(
+        _("tell the patient when staff cancel an appointment"), default=False)
     no_response_hours = models.PositiveSmallIntegerField(
         _("mark as no response (hours before)"), default=2,
         help_text=_("A confirmation still unanswered this many hours before the appointment is marked no response."),
@@ -94,6 +100,9 @@ class TemplateKind(models.TextChoices):
     ORDER_READY = "order_ready", _("Order ready for pickup")
     RECALL = "recall", _("Recall: time for a check-up")
     BUTTON_BOOK = "button_book", _("Button: book")
+    BOOKED = "booked", _("Staff booked an appointment")
+    MOVED = "moved", _("Staff moved an appointment")
+    CANCELLED_BY_STAFF = "cancelled_by_staff", _("Staff cancelled an appointment")
 
 
 class MessageTemplate(TimeStampedModel):
@@ -151,6 +160,16 @@ class MessageKind(models.TextChoices):
     OPT_IN = "opt_in", _("START")
     ORDER_READY = "order_ready", _("Order ready")
     RECALL = "recall", _("Recall")
+    BOOKED = "booked", _("Booking notice")
+    MOVED = "moved", _("Move notice")
+    CANCELLED = "cancelled", _("Cancellation notice")
+
+
+# What staff did to an appointment that the patient is told about (kinds of message, of template).
+NOTICE_KINDS = {MessageKind.BOOKED: TemplateKind.BOOKED, MessageKind.MOVED: TemplateKind.MOVED,
+                MessageKind.CANCELLED: TemplateKind.CANCELLED_BY_STAFF}
+# Messages about one appointment start, whose ledger key includes it.
+TIMED_KINDS = (MessageKind.REMINDER, *NOTICE_KINDS)
 
 
 class MessageStatus(models.TextChoices):

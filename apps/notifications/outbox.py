@@ -21,6 +21,7 @@ from apps.common.exceptions import ApplicationError
 from apps.common.validation import is_whole_number
 from apps.notifications.models import (
     STATUS_RANK,
+    TIMED_KINDS,
     AlertKind,
     Direction,
     Message,
@@ -56,7 +57,7 @@ def message_queue(*, organization, phone: str, body: str, kind: str, patient=Non
                   template: dict | None = None, not_before: dt.datetime | None = None) -> Message:
     message = Message.objects.create(
         organization=organization, patient=patient, appointment=appointment, rule=rule,
-        appointment_start=appointment.start if kind == MessageKind.REMINDER else None,
+        appointment_start=appointment.start if kind in TIMED_KINDS else None,
         direction=Direction.OUTBOUND, kind=kind, phone=phone, body=body, buttons=buttons, template=template,
         status=MessageStatus.QUEUED, sent_by=sent_by, reply_to=reply_to,
     )
@@ -89,11 +90,11 @@ REMINDER_BUTTONS = [("confirm", TemplateKind.BUTTON_CONFIRM), ("cancel", Templat
 REMINDER_KINDS = [TemplateKind.REMINDER] + [kind for _action, kind in REMINDER_BUTTONS]
 
 
-def reminder_message_queue(*, appointment, rule) -> Message:
+def reminder_message_queue(*, appointment, rule, sent_by=None) -> Message:
     message = reminder_message_build(appointment=appointment, rule=rule)
     return message_queue(organization=message.organization, phone=message.phone, body=message.body,
                          kind=MessageKind.REMINDER, patient=message.patient, appointment=appointment, rule=rule,
-                         buttons=message.buttons, template=message.template)
+                         buttons=message.buttons, template=message.template, sent_by=sent_by)
 
 
 def reminder_message_build(*, appointment, rule, bodies: dict[str, str] | None = None) -> Message:

@@ -207,3 +207,34 @@ def confirmations_mark_no_response(*, now: dt.datetime) -> int:
                                      source=EventSource.SYSTEM)
         marked += 1
     return marked
+
+
+def reminder_send_now(*, appointment, user) -> outbox.Message:
+    """Staff send the appointment's reminder now: its planned one if not sent yet, else one more.
+
+    Quiet hours do not apply: a person decided. The ledger still holds: a planned reminder is sent
+    through its (appointment, rule, start) row, and nothing is sent while another is on its way.
+    """
+    from apps.common.exceptions import ApplicationError
+    from apps.notifications.selectors import reminder_send_blocked_reason
+
+    with transaction.atomic():
+        appointment = (Appointment.objects.select_for_update(of=("self",))
+                       .select_related("patient", "provider", "organization").get(pk=appointment.pk))
+        blocked = reminder_send_blocked_reason(appointment=appointment)
+        if blocked:
+            raise ApplicationError(blocked, field="appointment")
+        planned = (Reminder.objects.select_for_update().filter(
+            appointment=appointment, appointment_start=appointment.start, message__isnull=True,
+            status__in=[ReminderStatus.PENDING, ReminderStatus.SKIPPED]).select_related("rule").order_by("due_at")
+            .first())
+        rule = planned.rule if planned is not None else None
+        if rule is not None and outbox.Message.objects.filter(appointment=appointment, rule=rule,
+                                                              appointment_start=appointment.start,
+                                                              kind="reminder").exists():
+            rule = None  # the ledger already holds this rule's reminder: this one is an extra
+        message = outbox.reminder_message_queue(appointment=appointment, rule=rule, sent_by=user)
+        if planned is not None and rule is not None:
+            planned.message = message
+            _close(planned, ReminderStatus.DISPATCHED, "sent_now_by_staff")
+        return message

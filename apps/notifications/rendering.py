@@ -6,11 +6,10 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.dateformat import format as date_format
 
+from apps.common.templatetags.dates_ui import day_format
 from apps.notifications.defaults import DEFAULT_TEMPLATES
 from apps.notifications.models import MessageTemplate
 from apps.notifications.templating import meta_parameters_parse, render_template
-
-DATE_FORMATS = {"es": r"l j \d\e F", "en": "l, F j"}
 
 
 def language_for(patient) -> str:
@@ -38,7 +37,7 @@ def context_for(*, organization, patient=None, appointment=None, language: str) 
     if appointment is not None:
         local = appointment.start.astimezone(organization.zone)
         with translation.override(language):
-            context.update(date=date_format(local, DATE_FORMATS.get(language, DATE_FORMATS["es"])),
+            context.update(date=date_format(local, day_format()),
                            time=date_format(local, "H:i"), provider=appointment.provider.display_name)
     return context
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from apps.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_cancel, appointment_confirmation_set
 from apps.notifications.defaults import START_WORDS, STOP_WORDS
+from apps.notifications.interpretation import CALLBACK, CANCEL, CONFIRM, interpret, normalize
 from apps.notifications.models import AlertKind, Direction, Message, MessageKind, MessageStatus, TemplateKind
 from apps.notifications.outbox import message_queue
 from apps.notifications.rendering import language_for, render_for
@@ -19,29 +21,33 @@ from apps.notifications.services import keywords_parse, notification_settings_ge
 from apps.patients.selectors import patients_by_phone
 from apps.patients.services.patients import patient_whatsapp_opt_in, patient_whatsapp_opt_out
 
-CONFIRM, CANCEL, CALLBACK = "confirm", "cancel", "callback"
 
-
-def normalize(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", (text or "").strip().casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(folded.strip(" .!¡?¿").split())
+def _keywords(settings) -> dict[str, set[str]]:
+    return {CONFIRM: keywords_parse(settings.confirm_keywords), CANCEL: keywords_parse(settings.cancel_keywords),
+            CALLBACK: keywords_parse(settings.callback_keywords)}
 
 
 def _answer(*, text: str, button_id: str, settings) -> tuple[str | None, int | None]:
-    """(confirm|cancel|None, appointment id the button named or None)."""
+    """(confirm|cancel|callback|None, appointment id the button named or None)."""
     if button_id:
         action, _sep, ref = button_id.partition(":")
         if action in (CONFIRM, CANCEL, CALLBACK):
             return action, int(ref) if ref.isdigit() else None
-    word = normalize(text)
-    if word in keywords_parse(settings.confirm_keywords):
-        return CONFIRM, None
-    if word in keywords_parse(settings.cancel_keywords):
-        return CANCEL, None
-    if word in keywords_parse(settings.callback_keywords):
-        return CALLBACK, None
-    return None, None
+    return interpret(text, keywords=_keywords(settings)), None
+
+
+def _answered_reminder(*, organization, phone: str, reply_to: str) -> Message | None:
+    """The reminder a text answer refers to: the one the patient quoted, else the last menu sent to the number.
+
+    The same rule the bridge applies to "1" on engines without buttons (its menu per number is
+    the last one sent), so "1" means the same on every engine.
+    """
+    reminders = Message.objects.filter(organization=organization, direction=Direction.OUTBOUND,
+                                       kind=MessageKind.REMINDER, appointment__isnull=False)
+    if reply_to:
+        return reminders.filter(bridge_message_id=reply_to[:128]).first()
+    return (reminders.filter(phone=phone, status__in=SENT_STATUSES)
+            .order_by(F("sent_at").desc(nulls_last=True), "-created_at", "-id").first())
 
 
 def _pending(*, organization, patients: list, appointment_id: int | None, now: dt.datetime) -> tuple:
@@ -60,9 +66,15 @@ def _pending(*, organization, patients: list, appointment_id: int | None, now: d
     return (found[0] if found else None), False
 
 
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+# An answer repeated after it was applied ("1" twice) is the same answer, not news for staff.
+ALREADY = {CONFIRM: ConfirmationStatus.CONFIRMED, CALLBACK: ConfirmationStatus.CALLBACK_REQUESTED}
+
+
 @transaction.atomic
 def inbound_receive(*, organization, bridge_message_id: str, phone: str, text: str = "", button_id: str = "",
-                    push_name: str = "", at: dt.datetime | None = None) -> Message:
+                    push_name: str = "", reply_to: str = "", at: dt.datetime | None = None) -> Message:
+    """Store and act on one patient message; `reply_to` is the bridge id of the message it quoted, if known."""
     at = at or timezone.now()
     bridge_message_id = (bridge_message_id or "")[:128]
     if bridge_message_id:
@@ -74,9 +86,9 @@ def inbound_receive(*, organization, bridge_message_id: str, phone: str, text: s
     settings = notification_settings_get(organization=organization)
     word = normalize(text)
 
-    def store(kind, patient=None, appointment=None, reply_to=None):
+    def store(kind, patient=None, appointment=None, answers=None):
         return Message.objects.create(
-            organization=organization, patient=patient, appointment=appointment, reply_to=reply_to,
+            organization=organization, patient=patient, appointment=appointment, reply_to=answers,
             direction=Direction.INBOUND, kind=kind, phone=phone, contact_name=(push_name or "")[:120],
             body=text or "", button_id=(button_id or "")[:256], status=MessageStatus.RECEIVED,
             bridge_message_id=bridge_message_id, received_at=at,
@@ -98,13 +110,25 @@ def inbound_receive(*, organization, bridge_message_id: str, phone: str, text: s
 
     action, appointment_id = _answer(text=text, button_id=button_id, settings=settings)
     if action and patients:
+        answered = None
+        if appointment_id is None:
+            answered = _answered_reminder(organization=organization, phone=phone, reply_to=reply_to)
         appointment, ambiguous = _pending(organization=organization, patients=patients,
-                                          appointment_id=appointment_id, now=at)
+                                          appointment_id=answered.appointment_id if answered else appointment_id,
+                                          now=at)
+        if appointment is None and answered is not None and not reply_to:
+            repeated = answered.appointment
+            if repeated.patient in patients and repeated.confirmation == ALREADY.get(action):
+                return store(MessageKind.REPLY, patient=repeated.patient, appointment=repeated, answers=answered)
+            # The last reminder's visit is settled: an answer still pending elsewhere is the one meant.
+            appointment, ambiguous = _pending(organization=organization, patients=patients, appointment_id=None,
+                                              now=at)
         if appointment is not None:
-            reminder = (Message.objects.filter(appointment=appointment, kind=MessageKind.REMINDER)
-                        .order_by("-created_at").first())
+            reminder = answered if answered is not None and answered.appointment_id == appointment.pk else (
+                Message.objects.filter(appointment=appointment, kind=MessageKind.REMINDER)
+                .order_by("-created_at").first())
             inbound = store(MessageKind.REPLY, patient=appointment.patient, appointment=appointment,
-                            reply_to=reminder)
+                            answers=reminder)
             _apply_answer(inbound, appointment, action)
             return inbound
         if ambiguous:
@@ -147,7 +171,7 @@ def _apply_answer(inbound: Message, appointment: Appointment, action: str) -> No
 
 
 def _local(appointment: Appointment) -> str:
-    return timezone.localtime(appointment.start, appointment.organization.zone).strftime("%Y-%m-%d %H:%M")
+    return date_format(timezone.localtime(appointment.start, appointment.organization.zone), "DATETIME_FORMAT")
 
 
 def _acknowledge(inbound: Message, kind: str, patient, appointment=None) -> None:

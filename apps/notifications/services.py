@@ -30,7 +30,8 @@ from apps.notifications.models import (
 )
 
 SETTINGS_FIELDS = ["whatsapp_enabled", "quiet_start", "quiet_end", "closed_days", "confirm_keywords",
-                   "cancel_keywords", "callback_keywords", "no_response_hours"]
+                   "cancel_keywords", "callback_keywords", "no_response_hours", "notify_booked", "notify_moved",
+                   "notify_cancelled"]
 KEYWORD_FIELDS = ("confirm_keywords", "cancel_keywords", "callback_keywords")
 
 
@@ -102,7 +103,7 @@ def notification_settings_update(*, organization, data: dict) -> NotificationSet
 
 
 def keywords_parse(raw: str) -> set[str]:
-    from apps.notifications.replies import normalize
+    from apps.notifications.interpretation import normalize
 
     return {normalize(word) for word in (raw or "").split(",") if normalize(word)}
 
@@ -173,6 +174,14 @@ def staff_alert_raise(*, organization, kind: AlertKind, text: str, patient=None,
                       message=None) -> StaffAlert:
     return StaffAlert.objects.create(organization=organization, kind=kind, text=text[:500], patient=patient,
                                      appointment=appointment, message=message)
+
+
+def staff_alerts_resolve(*, organization, kinds: list[str], appointment=None) -> int:
+    """Close open alerts whose cause is gone (handled by nobody: they closed themselves)."""
+    alerts = StaffAlert.objects.filter(organization=organization, kind__in=kinds, handled_at__isnull=True)
+    if appointment is not None:
+        alerts = alerts.filter(appointment=appointment)
+    return alerts.update(handled_at=timezone.now(), updated_at=timezone.now())
 
 
 def staff_alert_handle(*, alert: StaffAlert, user) -> StaffAlert:

@@ -51,6 +51,21 @@ def replan_organization(organization_id: int) -> int:
     return reminders.reminders_replan_organization(organization_id=organization_id)
 
 
+@app.task(name="notifications.send_appointment_notice", retry=5)
+def send_appointment_notice(appointment_id: int, change: str, start: str) -> bool:
+    """A booked / moved / cancelled notice; in quiet hours it is deferred to the first allowed time."""
+    from django.utils import timezone
+
+    from apps.notifications.notices import appointment_notice_queue
+
+    message, retry_at = appointment_notice_queue(appointment_id=appointment_id, change=change,
+                                                 start=dt.datetime.fromisoformat(start), now=timezone.now())
+    if retry_at is not None:
+        send_appointment_notice.configure(schedule_at=retry_at).defer(appointment_id=appointment_id, change=change,
+                                                                      start=start)
+    return message is not None
+
+
 @app.periodic(cron="* * * * *", periodic_id="dispatch_due_reminders")
 @app.task(name="notifications.dispatch_due_reminders", retry=SendBackoff())
 def dispatch_due_reminders(timestamp: int) -> int:

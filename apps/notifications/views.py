@@ -6,6 +6,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.appointments.models import Appointment
+from apps.appointments.views import in_clinic_time
 from apps.common.exceptions import ApplicationError
 from apps.notifications import outbox, selectors, services
 from apps.notifications.forms import (
@@ -19,6 +21,7 @@ from apps.notifications.forms import (
 )
 from apps.notifications.models import AttachmentKind, MessageAttachment, ReminderRule, StaffAlert, TemplateKind
 from apps.notifications.outbox import free_text_send
+from apps.notifications.reminders import reminder_send_now
 from apps.notifications.rendering import context_for
 from apps.notifications.templating import render_template
 from apps.organizations.models import MANAGER_ROLES
@@ -244,3 +247,46 @@ def message_attachment(request, pk):
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def _reminder_panel(request, appointment, **extra):
+    rows = selectors.reminder_rows(organization=request.organization, appointments=[appointment])
+    return render(request, "notifications/_appointment_reminders.html", {
+        "appointment": appointment, "rows": rows, "has_sent": any(row["message"] for row in rows),
+        "blocked": selectors.reminder_send_blocked_reason(appointment=appointment), **extra,
+    })
+
+
+@role_required()
+@in_clinic_time
+def appointment_reminders(request, appointment_pk):
+    """The appointment page's reminder panel (htmx): planned, sent, not sent and why."""
+    appointment = get_scoped_or_404(Appointment.objects.select_related("patient", "organization"),
+                                    request.organization, pk=appointment_pk)
+    return _reminder_panel(request, appointment)
+
+
+@role_required()
+@require_POST
+@in_clinic_time
+def appointment_reminder_send(request, appointment_pk):
+    appointment = get_scoped_or_404(Appointment.objects.select_related("patient", "organization"),
+                                    request.organization, pk=appointment_pk)
+    try:
+        reminder_send_now(appointment=appointment, user=request.user)
+    except ApplicationError as exc:
+        return _reminder_panel(request, appointment, error=exc.message)
+    return _reminder_panel(request, appointment, sent=True)
+
+
+@role_required()
+@in_clinic_time
+def patient_reminders(request, patient_pk):
+    """The patient page's view of the reminders of their upcoming appointments."""
+    from django.utils import timezone
+
+    patient = get_scoped_or_404(Patient, request.organization, pk=patient_pk)
+    upcoming = scoped(Appointment, request.organization).filter(patient=patient, start__gt=timezone.now())
+    return render(request, "notifications/_patient_reminders.html", {
+        "patient": patient, "rows": selectors.reminder_rows(organization=request.organization, appointments=upcoming),
+    })

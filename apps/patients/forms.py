@@ -1,13 +1,15 @@
 import zipfile
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.common.exceptions import ApplicationError
 from apps.patients.models import EYES, Patient, Prescription, Visit
-from apps.patients.models.optical import BINOCULAR_PD, RANGES
+from apps.patients.models.optical import RANGES
 from apps.patients.phones import phone_normalize
 from apps.patients.selectors import optometrists_for_organization
 from apps.patients.services import PATIENT_FIELDS, document_normalize
@@ -92,8 +94,34 @@ class AddendumForm(forms.Form):
     text = forms.CharField(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-def _number_attrs(low, high, step):
-    return {"min": str(low), "max": str(high), "step": str(step or "0.01"), "inputmode": "decimal"}
+class RxDecimalField(forms.DecimalField):
+    """A dioptre or millimetre value typed as people type it: "0,25", "0.25", "+1,50", "-2".
+
+    Either mark is read as the decimal separator and neither as a thousands separator (values
+    here never reach a thousand), so "0,25" can never become 25. Shown in the active language's
+    style. A text input, not a number input: browsers drop a comma they do not expect.
+    """
+
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("localize", True)
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget):
+        return {"inputmode": "decimal", "autocomplete": "off", "size": "6"}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().replace(" ", "").replace("\u2212", "-")
+        if text.count(",") + text.count(".") > 1:
+            raise ValidationError(_("Write one decimal mark only, as in 0,25 or 0.25."), code="invalid")
+        try:
+            return Decimal(text.replace(",", "."))
+        except InvalidOperation as exc:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
 
 
 class PrescriptionForm(forms.ModelForm):
@@ -101,6 +129,8 @@ class PrescriptionForm(forms.ModelForm):
         model = Prescription
         fields = ("kind", "visit", *Prescription.VALUE_FIELDS, "expires_on", "notes")
         widgets = {"expires_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {name: RxDecimalField for name in (*(f"{eye}_{kind}" for eye in EYES for kind in RANGES),
+                                                           "pd")}
 
     def __init__(self, *args, patient, **kwargs):
         super().__init__(*args, **kwargs)
@@ -108,10 +138,7 @@ class PrescriptionForm(forms.ModelForm):
         self.instance.organization_id = patient.organization_id
         self.fields["visit"].queryset = Visit.objects.filter(patient=patient)
         for eye in EYES:
-            for kind, limits in RANGES.items():
-                self.fields[f"{eye}_{kind}"].widget.attrs.update(_number_attrs(*limits))
             self.fields[f"{eye}_axis"].widget.attrs.update({"min": "1", "max": "180", "step": "1"})
-        self.fields["pd"].widget.attrs.update(_number_attrs(*BINOCULAR_PD))
 
     def clean(self):
         cleaned = super().clean()
@@ -122,7 +149,8 @@ class PrescriptionForm(forms.ModelForm):
         return cleaned
 
     ROW_LABELS = {
-        "sphere": _("Sphere"), "cylinder": _("Cylinder"), "axis": _("Axis"), "add": _("Add"), "prism": _("Prism"),
+        "sphere": _("Sphere"), "cylinder": _("Cylinder"), "axis": _("Axis"),
+        "add": pgettext_lazy("optical prescription", "Add"), "prism": _("Prism"),
         "prism_base": _("Prism base"), "va_distance": _("Distance VA"), "va_near": _("Near VA"),
         "pd": _("Monocular PD (mm)"), "base_curve": _("Base curve (mm)"), "diameter": _("Diameter (mm)"),
         "brand": _("Lens brand"),

@@ -177,13 +177,13 @@ def _apply(organization, type_: str, data: dict, at: dt.datetime) -> None:
         phone = str(data.get("from") or "")
         if not phone:
             return
+        reply_to = str(data.get("reply_to") or "")
         inbound = inbound_receive(organization=organization, bridge_message_id=str(data.get("message_id") or ""),
                                   phone=phone, text=str(data.get("text") or ""),
                                   button_id=str(data.get("button_id") or ""),
-                                  push_name=str(data.get("push_name") or ""), at=at)
+                                  push_name=str(data.get("push_name") or ""), reply_to=reply_to, at=at)
         media, rejected = data.get("media"), data.get("media_rejected")
         inbound_media_record(message=inbound, media=media if isinstance(media, dict) else None,
-                             rejected=rejected if isinstance(rejected, dict) else None,
-                             reply_to=str(data.get("reply_to") or ""))
+                             rejected=rejected if isinstance(rejected, dict) else None, reply_to=reply_to)
     else:
         log.info("event type %s ignored", type_)

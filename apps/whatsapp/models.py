@@ -27,6 +27,20 @@ class SessionStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# What the bridge's reason codes mean to the clinic; an unknown code is never shown raw.
+REASON_LABELS = {
+    "logout": _("the link was removed from this system"),
+    "logged_out": _("the phone removed the link"),
+    "device_removed": _("the phone removed the link"),
+    "qr_expired": _("the QR code was not scanned in time"),
+    "retries_exhausted": _("the connection could not be restored"),
+    "replaced": _("WhatsApp was opened on another computer"),
+    "banned": _("WhatsApp blocked the number"),
+    "client_outdated": _("the WhatsApp service needs an update"),
+    "connect_failure": _("WhatsApp refused the connection"),
+}
+
+
 class WhatsAppSession(TimeStampedModel):
     """Django's copy of the bridge's session for one clinic, kept current by its events."""
 
@@ -63,6 +77,12 @@ class WhatsAppSession(TimeStampedModel):
         """Meta's TIER_250 / TIER_2K / TIER_UNLIMITED as "250", "2K", "Unlimited"."""
         tier = self.messaging_limit_tier.removeprefix("TIER_")
         return _("Unlimited") if tier == "UNLIMITED" else tier
+
+    @property
+    def reason_display(self) -> str:
+        if not self.reason:
+            return ""
+        return str(REASON_LABELS.get(self.reason, _("a problem on the WhatsApp side")))
 
 
 class ProcessedEvent(models.Model):

@@ -26,7 +26,7 @@ def session_status_apply(*, organization, status: str, reason: str | None = None
                          cloud: dict | None = None) -> WhatsAppSession:
     """Record what the bridge says; a session that now needs a new scan raises a staff alert once."""
     from apps.notifications.models import AlertKind
-    from apps.notifications.services import staff_alert_raise
+    from apps.notifications.services import staff_alert_raise, staff_alerts_resolve
 
     if status not in SessionStatus.values:
         return session_get(organization=organization)
@@ -48,9 +48,12 @@ def session_status_apply(*, organization, status: str, reason: str | None = None
         if status in RELINK_STATUSES and previous[0] not in RELINK_STATUSES:
             staff_alert_raise(
                 organization=organization, kind=AlertKind.SESSION_NEEDS_RELINK,
-                text=_("WhatsApp is %(status)s (%(reason)s): link the phone again to keep sending reminders.")
-                % {"status": session.get_status_display(), "reason": session.reason or "-"},
+                text=_("WhatsApp is not linked any more (%(reason)s): link the phone again to keep sending "
+                       "reminders.") % {"reason": session.reason_display or session.get_status_display().lower()},
             )
+        if status == SessionStatus.CONNECTED:
+            # Linked again: the alert asking for it has nothing left to ask.
+            staff_alerts_resolve(organization=organization, kinds=[AlertKind.SESSION_NEEDS_RELINK])
     return session
 
 

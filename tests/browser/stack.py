@@ -149,6 +149,8 @@ def start_stack(log_dir: Path, bridge_data: Path, *, database_name: str = DATABA
         "BRIDGE_SEND_JITTER_MS": "0",
         "BRIDGE_GRAPH_API_URL": graph.url,
         "BRIDGE_CREDENTIALS_KEY": "browser-credentials-key",
+        # The reply-table walk sends a hundred messages in minutes; pacing is the bridge's own suite's matter.
+        "BRIDGE_SEND_HOURLY_CAP": "100000",
         "GUNICORN_BIND": f"127.0.0.1:{web_port}",
         "GUNICORN_WORKERS": "2",
         "GUNICORN_THREADS": "4",

@@ -5,7 +5,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus
-from apps.appointments.transitions import FRONT_DESK_STATUSES, status_can_move
+from apps.appointments.transitions import FRONT_DESK_STATUSES, moves_now
 
 register = template.Library()
 
@@ -47,10 +47,14 @@ def status_label(value):
     return AppointmentStatus(value).label if value in AppointmentStatus.values else value
 
 
-@register.filter
-def front_desk_moves(appointment):
-    """The one-click moves of the today list that the transition table allows from here."""
-    return [status for status in FRONT_DESK_STATUSES if status_can_move(appointment.status, status)]
+@register.simple_tag(takes_context=True)
+def front_desk_moves(context, appointment):
+    """The one-click moves of the today list that the transition table and the clock allow now.
+
+    `early_arrival` (a timedelta) comes from the view; without it no early arrival is offered.
+    """
+    return moves_now(appointment, statuses=FRONT_DESK_STATUSES, now=timezone.now(),
+                     early_arrival=context.get("early_arrival") or dt.timedelta(0))
 
 
 @register.filter

@@ -77,7 +77,7 @@ def test_update_move_status_confirmation_and_cancel_through_the_api(staff_api, o
     confirmed = staff_api.post(url + "confirmation/", {"confirmation": "confirmed"}, format="json")
     moved = staff_api.patch(url, {"start": "2031-03-03T10:00:00-05:00"}, format="json")
     illegal = staff_api.post(url + "status/", {"status": "completed"}, format="json")
-    arrived = staff_api.post(url + "status/", {"status": "arrived"}, format="json")
+    too_early = staff_api.post(url + "status/", {"status": "arrived"}, format="json")
     cancelled = staff_api.post(url + "cancel/", {"reason": "Se fue", "by_patient": False}, format="json")
 
     assert notes.json()["notes"] == "Trae fórmula" and notes.json()["appointment_type"] == fitting.pk
@@ -86,7 +86,9 @@ def test_update_move_status_confirmation_and_cancel_through_the_api(staff_api, o
     assert dt.datetime.fromisoformat(moved.json()["start"]) == bogota(2031, 3, 3, 10)
     assert moved.json()["confirmation"] == "unconfirmed"
     assert (illegal.status_code, list(illegal.json()["fields"])) == (400, ["status"])
-    assert arrived.json()["status"] == "arrived"
+    # A 2031 appointment has not started: recording the arrival now cannot be true.
+    assert (too_early.status_code, list(too_early.json()["fields"])) == (400, ["status"])
+    assert "La llegada del paciente se puede registrar desde" in too_early.json()["detail"]
     assert (cancelled.json()["status"], cancelled.json()["cancelled_by"]) == ("cancelled", "staff")
 
 

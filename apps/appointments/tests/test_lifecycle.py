@@ -87,7 +87,7 @@ def test_moving_to_a_provider_of_another_clinic_is_refused(booked, other_provide
 
 
 def test_only_a_scheduled_appointment_moves(booked, monday_9am):
-    appointment_status_change(appointment=booked, to_status="arrived", source=EventSource.UI)
+    appointment_status_change(appointment=booked, to_status="arrived", source=EventSource.UI, now=monday_9am)
 
     with pytest.raises(ApplicationError) as caught:
         appointment_move(appointment=booked, start=monday_9am + dt.timedelta(hours=1), source=EventSource.UI)
@@ -144,7 +144,7 @@ def test_status_change_to_cancelled_is_a_staff_cancellation(booked):
 
 def test_reinstating_a_no_show_whose_slot_was_rebooked_is_refused(organization, patient, provider, exam, booked,
                                                                   monday_9am):
-    appointment_status_change(appointment=booked, to_status="no_show", source=EventSource.UI)
+    appointment_status_change(appointment=booked, to_status="no_show", source=EventSource.UI, now=monday_9am)
     appointment_book(organization=organization, patient=patient, provider=provider, appointment_type=exam,
                      start=monday_9am)
 

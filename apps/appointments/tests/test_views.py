@@ -22,8 +22,10 @@ def booked(organization, patient, provider, exam, monday_9am):
 
 @pytest.fixture
 def today_appointment(organization, patient, provider, exam):
+    # Started a minute ago (or at midnight, just after it): today's list, and its moves open.
     now = timezone.now().astimezone(organization.zone)
-    start = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    start = max(now.replace(second=0, microsecond=0) - dt.timedelta(minutes=1),
+                now.replace(hour=0, minute=0, second=0, microsecond=0))
     return AppointmentFactory(organization=organization, patient=patient, provider=provider, appointment_type=exam,
                               start=start, end=start + dt.timedelta(minutes=30))
 
@@ -174,8 +176,8 @@ def test_detail_page_shows_history_badges_and_actions(staff_client, booked):
     assert 'id="move-form"' in html and 'id="cancel-form"' in html
 
 
-def test_detail_status_panel_moves_with_htmx(staff_client, booked):
-    response = staff_client.post(reverse("appointment-status", args=[booked.pk]), {"status": "no_show"},
+def test_detail_status_panel_moves_with_htmx(staff_client, today_appointment):
+    response = staff_client.post(reverse("appointment-status", args=[today_appointment.pk]), {"status": "no_show"},
                                  HTTP_HX_REQUEST="true")
 
     assert 'id="status-panel"' in response.content.decode()

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from apps.appointments.tests.factories import PatientFactory
 from apps.inbox import selectors, services
@@ -172,3 +173,20 @@ def test_assigning_someone_outside_the_clinic_is_refused(organization, other_use
 
     with pytest.raises(ApplicationError):
         services.conversation_assign(conversation=conversation, user=other_user)
+
+
+def test_replies_the_system_handled_neither_count_as_unread_nor_reopen(organization):
+    from apps.notifications.models import MessageKind
+
+    patient = PatientFactory(organization=organization)
+    InboundMessageFactory(organization=organization, patient=patient, body="Hola")
+    [conversation] = _list(organization, filter="all")
+    services.conversation_mark_read(conversation=conversation)
+    services.conversation_state_set(conversation=conversation, state=ConversationState.RESOLVED)
+    for kind, body in ((MessageKind.REPLY, "1"), (MessageKind.OPT_OUT, "STOP")):
+        message = InboundMessageFactory(organization=organization, patient=patient, kind=kind, body=body)
+        type(message).objects.filter(pk=message.pk).update(created_at=timezone.now() + dt.timedelta(seconds=1))
+
+    [conversation] = _list(organization, filter="all")
+    assert (conversation.unread, conversation.effective_state) == (0, ConversationState.RESOLVED)
+    assert selectors.unread_conversation_count(organization=organization) == 0

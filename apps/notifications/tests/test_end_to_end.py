@@ -74,7 +74,7 @@ def test_link_remind_confirm_and_cancel_by_whatsapp(admin_client, organization, 
     first.refresh_from_db()
     assert first.confirmation == ConfirmationStatus.REQUESTED
     [received] = live_bridge.phone_inbox(organization.pk, juan.phone)
-    assert received["text"].startswith("Hola Juan, te recordamos tu cita en Óptica Norte")
+    assert received["text"].startswith("Hola, Juan. Le recordamos su cita en Óptica Norte")
 
     live_bridge.reply(organization.pk, juan.phone, text="1")
     wait_until(lambda: type(first).objects.get(pk=first.pk).confirmation == ConfirmationStatus.CONFIRMED,
@@ -83,7 +83,7 @@ def test_link_remind_confirm_and_cancel_by_whatsapp(admin_client, organization, 
     assert (reply.kind, reply.body, reply.reply_to_id) == (MessageKind.REPLY, "1", reminder.pk)
     ack = wait_until(lambda: Message.objects.filter(reply_to=reply, status__in=["sent", "delivered", "read"]).first(),
                      message="the acknowledgement to be sent")
-    assert ack.body.startswith("¡Gracias, Juan! Tu cita")
+    assert ack.body.startswith("¡Gracias, Juan! Su cita")
 
     html = admin_client.get(reverse("patient-messages", args=[juan.pk])).content.decode()
     for step in ('data-step="sent"', 'data-step="delivered"', 'data-step="read"', 'data-status="received"'):
@@ -105,6 +105,28 @@ def test_link_remind_confirm_and_cancel_by_whatsapp(admin_client, organization, 
     alert = StaffAlert.objects.get(kind=AlertKind.PATIENT_CANCELLED)
     assert (alert.organization, alert.appointment, alert.patient) == (organization, second, ana)
     assert "Ana" in admin_client.get(reverse("notification-settings")).content.decode()
-    wait_until(lambda: any("cancelamos tu cita" in m["text"] for m in live_bridge.phone_inbox(organization.pk,
+    wait_until(lambda: any("cancelamos su cita" in m["text"] for m in live_bridge.phone_inbox(organization.pk,
                                                                                                 ana.phone)),
                message="the cancellation acknowledgement on the patient's phone")
+
+
+def test_on_the_sandbox_typing_1_answers_the_last_reminder_sent_to_the_number(admin_client, organization,
+                                                                               live_bridge, make_worker, book):
+    """The sandbox has native buttons, so a typed "1" reaches Django with no button id: the last menu rules."""
+    link_by_qr(admin_client)
+    make_worker(bridge_url=live_bridge.url)
+    juan = ConsentingPatientFactory(organization=organization, first_name="Juan", phone="+573001234567")
+    earlier, later = book(local(4, 10), who=juan), book(local(5, 10), who=juan)
+    for appointment in (earlier, later):
+        run_clock_at(reminder_due(appointment).due_at)
+        wait_until(lambda a=appointment: type(a).objects.get(pk=a.pk).confirmation == ConfirmationStatus.REQUESTED,
+                   message="the reminder to be sent")
+
+    live_bridge.reply(organization.pk, juan.phone, text="1")
+
+    wait_until(lambda: type(later).objects.get(pk=later.pk).confirmation == ConfirmationStatus.CONFIRMED,
+               message="the last reminder's appointment to be confirmed")
+    earlier.refresh_from_db()
+    assert earlier.confirmation == ConfirmationStatus.REQUESTED
+    reply = Message.objects.get(direction="in", body="1")
+    assert reply.reply_to == Message.objects.get(appointment=later, kind=MessageKind.REMINDER)

@@ -151,7 +151,7 @@ def test_a_reminder_is_written_in_spanish_with_the_clinic_s_details_and_buttons(
     appointment = book(TUESDAY_10)
     [reminder] = plan(appointment)
     message = reminder_dispatch(reminder_id=reminder.pk, now=reminder.due_at)
-    assert message.body.startswith("Hola Juan, te recordamos tu cita en Óptica Norte el martes 4 de marzo a las 10:00")
+    assert message.body.startswith("Hola, Juan. Le recordamos su cita en Óptica Norte el martes 4 de marzo a las 10:00")
     assert "Dra. Ana Ruiz" in message.body
     assert [b["id"] for b in message.buttons] == [f"confirm:{appointment.pk}", f"cancel:{appointment.pk}",
                                                   f"callback:{appointment.pk}"]

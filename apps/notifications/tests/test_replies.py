@@ -8,11 +8,13 @@ from django.utils import timezone
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_confirmation_set
 from apps.common.exceptions import ApplicationError
-from apps.notifications.models import AlertKind, Message, MessageKind, StaffAlert
+from apps.notifications.models import AlertKind, Message, MessageKind, MessageStatus, ReminderRule, StaffAlert
+from apps.notifications.outbox import reminder_message_queue
 from apps.notifications.replies import inbound_receive, normalize
 from apps.notifications.services import notification_settings_update
 from apps.notifications.tests.conftest import local
 from apps.notifications.tests.factories import ConsentingPatientFactory
+from apps.notifications.tests.reply_table import REPLIES
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +72,7 @@ def test_a_cancelling_reply_cancels_as_the_patient_and_alerts_staff(organization
         AppointmentStatus.CANCELLED, "patient", ConfirmationStatus.DECLINED)
     alert = StaffAlert.objects.get()
     assert (alert.kind, alert.appointment, alert.patient) == (AlertKind.PATIENT_CANCELLED, appointment, patient)
-    assert "cancelamos tu cita" in acks()[0]
+    assert "cancelamos su cita" in acks()[0]
 
 
 def test_the_clinic_s_own_keywords_are_used(organization, patient, pending):
@@ -122,7 +124,7 @@ def test_stop_opts_out_every_patient_on_the_phone_and_start_opts_back_in(organiz
     patient.refresh_from_db()
     sibling.refresh_from_db()
     assert patient.whatsapp_opted_out and sibling.whatsapp_opted_out
-    assert acks()[0].startswith("No te enviaremos más mensajes")
+    assert acks()[0].startswith("No le enviaremos más mensajes")
     assert receive(organization, patient.phone, "start").kind == MessageKind.OPT_IN
     patient.refresh_from_db()
     assert not patient.whatsapp_opted_out
@@ -162,7 +164,7 @@ def test_asking_for_a_call_flags_the_appointment_and_alerts_staff(organization, 
                                                              ConfirmationStatus.CALLBACK_REQUESTED)
     alert = StaffAlert.objects.get()
     assert (alert.kind, alert.appointment, alert.patient) == (AlertKind.CALLBACK_REQUESTED, appointment, patient)
-    assert "Te llamaremos pronto" in acks()[0]
+    assert "Lo llamaremos pronto" in acks()[0]
 
 
 def test_the_call_me_button_names_its_appointment(organization, patient, pending):
@@ -184,3 +186,85 @@ def test_call_words_cannot_also_confirm(organization):
     with pytest.raises(ApplicationError) as refused:
         notification_settings_update(organization=organization, data={"callback_keywords": "3, si"})
     assert refused.value.field == "callback_keywords"
+
+
+def sent_reminder(appointment, bridge_id):
+    """The reminder as the outbox leaves it once the bridge took it."""
+    rule = ReminderRule.objects.filter(organization=appointment.organization).first()
+    message = reminder_message_queue(appointment=appointment, rule=rule)
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.SENT, bridge_message_id=bridge_id,
+                                                 sent_at=timezone.now())
+    return message
+
+
+@pytest.mark.parametrize(("text", "meaning"), [(t, m) for t, m in REPLIES if len(t) < 40])
+def test_every_reply_of_the_table_does_what_it_means_to_the_appointment(organization, patient, pending, text,
+                                                                         meaning):
+    appointment = pending()
+    inbound = receive(organization, patient.phone, text)
+    appointment.refresh_from_db()
+    expected = {"confirm": (AppointmentStatus.SCHEDULED, ConfirmationStatus.CONFIRMED),
+                "cancel": (AppointmentStatus.CANCELLED, ConfirmationStatus.DECLINED),
+                "callback": (AppointmentStatus.SCHEDULED, ConfirmationStatus.CALLBACK_REQUESTED),
+                None: (AppointmentStatus.SCHEDULED, ConfirmationStatus.REQUESTED)}[meaning]
+    assert (appointment.status, appointment.confirmation) == expected
+    assert inbound.kind == (MessageKind.FREE_TEXT if meaning is None else MessageKind.REPLY)
+
+
+def test_1_answers_the_last_reminder_sent_to_the_number_not_the_earliest_appointment(organization, patient,
+                                                                                    pending):
+    # What a bridge with native buttons (the sandbox) sends when the patient types "1": no button id.
+    earlier, later = pending(start=local(3, 10)), pending(start=local(5, 10))
+    sent_reminder(earlier, "wa-out-1")
+    sent_reminder(later, "wa-out-2")
+    inbound = receive(organization, patient.phone, "1")
+    earlier.refresh_from_db()
+    later.refresh_from_db()
+    assert (earlier.confirmation, later.confirmation) == (ConfirmationStatus.REQUESTED, ConfirmationStatus.CONFIRMED)
+    assert inbound.reply_to.bridge_message_id == "wa-out-2"
+
+
+def test_a_quoted_reminder_is_the_one_answered(organization, patient, pending):
+    earlier, later = pending(start=local(3, 10)), pending(start=local(5, 10))
+    sent_reminder(earlier, "wa-out-1")
+    sent_reminder(later, "wa-out-2")
+    inbound_receive(organization=organization, bridge_message_id="wa-in-q", phone=patient.phone, text="2",
+                    reply_to="wa-out-1")
+    earlier.refresh_from_db()
+    later.refresh_from_db()
+    assert (earlier.status, later.status) == (AppointmentStatus.CANCELLED, AppointmentStatus.SCHEDULED)
+
+
+def test_on_a_shared_phone_1_answers_the_patient_whose_reminder_came_last(organization, patient, pending):
+    sibling = ConsentingPatientFactory(organization=organization, phone=patient.phone, first_name="Ana")
+    mine, theirs = pending(start=local(5, 10)), pending(who=sibling, start=local(3, 11))
+    sent_reminder(mine, "wa-out-1")
+    sent_reminder(theirs, "wa-out-2")
+    receive(organization, patient.phone, "1")
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.confirmation, theirs.confirmation) == (ConfirmationStatus.REQUESTED, ConfirmationStatus.CONFIRMED)
+    assert not StaffAlert.objects.filter(kind=AlertKind.AMBIGUOUS_REPLY).exists()
+
+
+def test_a_repeated_1_is_a_handled_reply_not_a_message_for_staff(organization, patient, pending):
+    appointment = pending()
+    sent_reminder(appointment, "wa-out-1")
+    receive(organization, patient.phone, "1", message_id="wa-in-1")
+    again = receive(organization, patient.phone, "1", message_id="wa-in-2")
+    assert (again.kind, again.appointment) == (MessageKind.REPLY, appointment)
+    assert len(acks()) == 1
+
+
+def test_a_call_request_alert_closes_itself_once_the_appointment_is_confirmed(organization, patient, pending,
+                                                                             django_capture_on_commit_callbacks):
+    appointment = pending()
+    receive(organization, patient.phone, "3")
+    alert = StaffAlert.objects.get(kind=AlertKind.CALLBACK_REQUESTED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.CONFIRMED,
+                                     source=EventSource.UI)
+
+    alert.refresh_from_db()
+    assert alert.handled_at is not None and alert.handled_by is None

@@ -32,7 +32,7 @@ def test_staff_cannot_open_the_settings(staff_client):
 
 def test_the_settings_page_shows_the_defaults_in_spanish(admin_client, organization):
     html = admin_client.get(reverse("notification-settings")).content.decode()
-    assert "te recordamos tu cita" in html
+    assert "Le recordamos su cita" in html
     assert ReminderRule.objects.filter(organization=organization, lead_hours=24).exists()
 
 

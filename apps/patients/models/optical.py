@@ -8,11 +8,14 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Mod
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.common.models import TimeStampedModel
 from apps.organizations.models import Organization
 
 EYES = ("od", "os")
+# Oculus dexter / sinister: Spanish writes OI (ojo izquierdo) for the left eye, English OS.
+EYE_LABELS = {"od": pgettext_lazy("right eye", "OD"), "os": pgettext_lazy("left eye", "OS")}
 QUARTER = Decimal("0.25")
 HALF = Decimal("0.5")
 
@@ -195,7 +198,7 @@ class Prescription(TimeStampedModel):
 
     @property
     def eyes(self) -> list[tuple[str, dict]]:
-        return [("OD", self.eye("od")), ("OS", self.eye("os"))]
+        return [(EYE_LABELS["od"], self.eye("od")), (EYE_LABELS["os"], self.eye("os"))]
 
     @property
     def has_values(self) -> bool:

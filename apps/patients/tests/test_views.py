@@ -225,8 +225,43 @@ def test_the_printable_prescription_names_the_clinic(staff_client, organization,
 
     content = response.content.decode()
     assert organization.name in content and patient.full_name in content
-    assert "-1.25" in content and "90°" in content and "data-print" in content
+    assert "-1,25" in content and "90°" in content and "data-print" in content
     assert "navbar" not in content
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("0,25", "0.25"), ("0.25", "0.25"), ("+1,50", "1.50"), ("2", "2.00")])
+def test_an_rx_value_with_a_decimal_comma_is_read_as_written(optometrist_client, patient, typed, stored):
+    optometrist_client.post(reverse("prescription-create", args=[patient.pk]), _rx_form(od_add=typed, os_add=typed))
+
+    prescription = Prescription.objects.get(patient=patient)
+    assert (str(prescription.od_add), str(prescription.os_add)) == (stored, stored)
+
+
+@pytest.mark.parametrize("typed", ["1.000,25", "0,2,5", "dos"])
+def test_an_rx_value_with_two_marks_or_no_number_is_refused_on_its_field(optometrist_client, patient, typed):
+    response = optometrist_client.post(reverse("prescription-create", args=[patient.pk]), _rx_form(od_add=typed))
+
+    assert "od_add" in response.context["form"].errors
+    assert not Prescription.objects.exists()
+
+
+def test_the_rx_speaks_the_page_s_language_and_one_decimal_style(staff_client, patient, optometrist):
+    optometrist.professional_registration = "TP 52.318"
+    optometrist.save()
+    prescription = PrescriptionFactory(patient=patient, status=PrescriptionStatus.FINAL, prescriber=optometrist,
+                                       finalized_at=timezone.now(), issued_on=timezone.localdate(), pd="62.5",
+                                       od_add="1.25")
+
+    spanish = staff_client.get(reverse("prescription-print", args=[prescription.pk])).content.decode()
+    form = staff_client.get(reverse("prescription-update", args=[prescription.pk])).content.decode()
+    staff_client.cookies["django_language"] = "en"
+    english = staff_client.get(reverse("prescription-print", args=[prescription.pk])).content.decode()
+
+    assert ">OI<" in spanish and ">OS<" not in spanish and "Adición" in spanish and "Añadir" not in spanish
+    assert "+1,25" in spanish and "62,5 mm" in spanish and "-1.25" not in spanish
+    assert "TP 52.318" in spanish
+    assert ">OS<" in english and "+1.25" in english and "62.5 mm" in english
+    assert 'type="number"' not in form.split('name="od_sphere"')[0].rsplit("<input", 1)[-1]
 
 
 # --- Tenancy: another clinic's objects answer 404 --------------------------------------------

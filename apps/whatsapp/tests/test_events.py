@@ -1,5 +1,6 @@
 """The bridge's webhook: signatures, batches, duplicates, tenancy and bad input."""
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -233,3 +234,60 @@ def test_a_linked_device_s_failure_reason_reaches_the_message_log_in_spanish(
     assert (message.status, message.error_code) == ("failed", error_code)
     html = staff_client.get(reverse("message-list"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert shown in html
+def _two_reminded_appointments(organization):
+    from apps.appointments.models import ConfirmationStatus, EventSource
+    from apps.appointments.services import appointment_confirmation_set
+    from apps.appointments.tests.factories import AppointmentFactory
+
+    patient = ConsentingPatientFactory(organization=organization, phone="+573001234567")
+    appointments, reminders = [], []
+    for days, bridge_id in ((3, "WA-OUT-1"), (5, "WA-OUT-2")):
+        # After the events' timestamp (2031-03-01), which is the moment the reply was written.
+        appointment = AppointmentFactory(organization=organization, patient=patient,
+                                         start=dt.datetime(2031, 3, days, 14, tzinfo=dt.UTC))
+        appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.REQUESTED,
+                                     source=EventSource.SYSTEM)
+        reminders.append(MessageFactory(organization=organization, patient=patient, appointment=appointment,
+                                        kind=MessageKind.REMINDER, phone=patient.phone,
+                                        appointment_start=appointment.start, status=MessageStatus.SENT,
+                                        bridge_message_id=bridge_id))
+        appointments.append(appointment)
+    return patient, appointments
+
+
+@pytest.mark.parametrize(("data", "answered"), [
+    # whatsmeow with its menu: the bridge mapped "1" to the last menu's button id.
+    ({"text": "1", "button_id": "confirm:{last}"}, 1),
+    # whatsmeow after losing its menu (or any engine without one): no button id, the last reminder rules.
+    ({"text": "1", "button_id": None}, 1),
+    # The patient quoted the first reminder: that one is answered.
+    ({"text": "1", "button_id": None, "reply_to": "WA-OUT-1"}, 0),
+])
+def test_a_1_from_the_bridge_answers_the_reminder_it_replies_to(client, organization, data, answered):
+    from apps.appointments.models import ConfirmationStatus
+
+    patient, appointments = _two_reminded_appointments(organization)
+    data = {**data, "button_id": data["button_id"] and data["button_id"].format(last=appointments[1].pk)}
+    resp = post(client, [event(organization, "message.inbound", message_id="WA-IN-1", **{"from": patient.phone},
+                               push_name="Juan", **data)])
+    assert resp.status_code == 200
+    for index, appointment in enumerate(appointments):
+        appointment.refresh_from_db()
+        expected = ConfirmationStatus.CONFIRMED if index == answered else ConfirmationStatus.REQUESTED
+        assert appointment.confirmation == expected
+
+
+def test_the_relink_alert_says_why_in_words_and_closes_itself_once_linked_again(client, organization):
+    post(client, [status_event(organization, "logged_out", reason="logout")])
+    alert = StaffAlert.objects.get(kind=AlertKind.SESSION_NEEDS_RELINK)
+    assert "logout" not in alert.text and "el vínculo se quitó desde este sistema" in alert.text
+
+    post(client, [status_event(organization, "connected", phone_number="+573009998877")])
+
+    alert.refresh_from_db()
+    assert alert.handled_at is not None and alert.handled_by is None
+
+
+def test_an_unknown_reason_code_is_never_shown_raw(organization):
+    session = WhatsAppSession(organization=organization, status="failed", reason="stream_error_515")
+    assert "stream_error_515" not in session.reason_display

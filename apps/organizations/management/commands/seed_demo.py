@@ -12,9 +12,9 @@ from apps.organizations.services import membership_set
 DEMO_SLUG = "optica-demo"
 DEMO_ADMIN_EMAIL = "admin@opticaapp.local"
 DEMO_STAFF = [
-    ("recepcion@opticaapp.local", "Laura Recepción", Role.STAFF),
-    ("optometra@opticaapp.local", "Dr. Andrés Gómez", Role.OPTOMETRIST),
-    ("optometra2@opticaapp.local", "Dra. Camila Peña", Role.OPTOMETRIST),
+    ("recepcion@opticaapp.local", "Laura Recepción", Role.STAFF, ""),
+    ("optometra@opticaapp.local", "Dr. Andrés Gómez", Role.OPTOMETRIST, "TP 52.318"),
+    ("optometra2@opticaapp.local", "Dra. Camila Peña", Role.OPTOMETRIST, "TP 61.077"),
 ]
 
 
@@ -42,10 +42,11 @@ class Command(BaseCommand):
         if admin is None:
             admin = User.objects.create_superuser(DEMO_ADMIN_EMAIL, demo_password(), full_name="Admin Demo")
         membership_set(user=admin, organization=organization, role=Role.OWNER)
-        for email, full_name, role in DEMO_STAFF:
+        for email, full_name, role, registration in DEMO_STAFF:
             user = User.objects.filter(email=email).first()
             if user is None:
-                user = User.objects.create_user(email, demo_password(), full_name=full_name)
+                user = User.objects.create_user(email, demo_password(), full_name=full_name,
+                                                professional_registration=registration)
             membership_set(user=user, organization=organization, role=role)
         self.extra_seed(organization)
         self.stdout.write(f"Demo organization '{organization.name}': log in as {DEMO_ADMIN_EMAIL}")

@@ -1,0 +1,61 @@
+"""Real-world answers to a reminder and what they must do: confirm, cancel, callback, or None (staff read it)."""
+
+CONFIRM, CANCEL, CALLBACK, STAFF = "confirm", "cancel", "callback", None
+
+REPLIES = [
+    # Spanish, confirming
+    ("Sí, confirmo", CONFIRM),
+    ("si confirmo", CONFIRM),
+    ("confirmo la cita", CONFIRM),
+    ("Sí", CONFIRM),
+    ("SI!!!", CONFIRM),
+    ("Siiii", CONFIRM),
+    ("1", CONFIRM),
+    ("1.", CONFIRM),
+    ("Opción 1", CONFIRM),
+    ("ok gracias", CONFIRM),
+    ("Listo, allí estaré", CONFIRM),
+    ("Perfecto, gracias!", CONFIRM),
+    ("De acuerdo", CONFIRM),
+    ("Buenas tardes, sí asistiré", CONFIRM),
+    ("Claro que sí 😊", CONFIRM),
+    ("👍", CONFIRM),
+    ("👍🏻", CONFIRM),
+    ("✅", CONFIRM),
+    # Spanish, cancelling
+    ("no puedo ir", CANCEL),
+    ("cancelar por favor", CANCEL),
+    ("No", CANCEL),
+    ("2", CANCEL),
+    ("No, gracias", CANCEL),
+    ("Hola, no podré asistir", CANCEL),
+    ("no voy", CANCEL),
+    ("Cancelo, disculpe", CANCEL),
+    ("❌", CANCEL),
+    # Spanish, asking for a call
+    ("3", CALLBACK),
+    ("Llámenme por favor", CALLBACK),
+    ("¿Me pueden llamar?", CALLBACK),
+    ("No puedo, llámenme", CALLBACK),
+    # English
+    ("Yes, I'll be there", CONFIRM),
+    ("yes", CONFIRM),
+    ("See you tomorrow!", CONFIRM),
+    ("Confirmed", CONFIRM),
+    ("I can't make it", CANCEL),
+    ("Cancel please", CANCEL),
+    ("Sorry, I won't be able to come", CANCEL),
+    ("Call me please", CALLBACK),
+    # For staff: two ways, questions, negotiations, conversation
+    ("Sí, pero no puedo", STAFF),
+    ("¿puedo cambiar la hora?", STAFF),
+    ("no sé", STAFF),
+    ("no confirmo", STAFF),
+    ("voy a llegar tarde", STAFF),
+    ("Confirmo pero llego tarde", STAFF),
+    ("todavía no sé", STAFF),
+    ("gracias", STAFF),
+    ("somos 2", STAFF),
+    ("Can I change the time?", STAFF),
+    ("Hola, quería saber si puedo llevar a mi hijo a la cita y si tienen parqueadero cerca, gracias", STAFF),
+]
