@@ -29,7 +29,7 @@ from apps.notifications.models import (
     MessageStatus,
     TemplateKind,
 )
-from apps.notifications.rendering import context_for, language_for, meta_template_for, template_bodies
+from apps.notifications.rendering import LOOK_UP, context_for, language_for, meta_template_for, template_bodies
 from apps.notifications.schedule import next_allowed_time
 from apps.notifications.services import notification_settings_get, staff_alert_raise
 from apps.notifications.signals import messages_stored
@@ -97,9 +97,10 @@ def reminder_message_queue(*, appointment, rule, sent_by=None) -> Message:
                          buttons=message.buttons, template=message.template, sent_by=sent_by)
 
 
-def reminder_message_build(*, appointment, rule, bodies: dict[str, str] | None = None) -> Message:
+def reminder_message_build(*, appointment, rule, bodies: dict[str, str] | None = None,
+                           meta_template=LOOK_UP) -> Message:
     """The reminder's Message, not saved yet; `bodies` (template_bodies of its clinic and language)
-    lets a batch read the wording once."""
+    and `meta_template` (meta_template_row of the same) let a batch read the wording once."""
     patient, organization = appointment.patient, appointment.organization
     language = language_for(patient)
     if bodies is None:
@@ -108,7 +109,7 @@ def reminder_message_build(*, appointment, rule, bodies: dict[str, str] | None =
     buttons = [{"id": f"{action}:{appointment.pk}", "title": render_template(bodies[kind], context)[:20]}
                for action, kind in REMINDER_BUTTONS]
     template = meta_template_for(organization=organization, kind=TemplateKind.REMINDER, language=language,
-                                 context=context)
+                                 context=context, template=meta_template)
     return Message(organization=organization, patient=patient, appointment=appointment, rule=rule,
                    appointment_start=appointment.start, direction=Direction.OUTBOUND, kind=MessageKind.REMINDER,
                    phone=patient.phone, body=render_template(bodies[TemplateKind.REMINDER], context),

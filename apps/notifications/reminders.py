@@ -15,8 +15,8 @@ from django.utils import timezone
 from apps.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_confirmation_set
 from apps.notifications import outbox
-from apps.notifications.models import Reminder, ReminderRule, ReminderStatus
-from apps.notifications.rendering import language_for, template_bodies
+from apps.notifications.models import Reminder, ReminderRule, ReminderStatus, TemplateKind
+from apps.notifications.rendering import language_for, meta_template_row, template_bodies
 from apps.notifications.schedule import reminder_due_at
 from apps.notifications.services import notification_settings_get
 
@@ -123,10 +123,12 @@ def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime) -> in
                     appointment = reminder.appointment
                     language = language_for(appointment.patient)
                     if (org.pk, language) not in bodies_of:
-                        bodies_of[org.pk, language] = template_bodies(organization=org, language=language,
-                                                                      kinds=outbox.REMINDER_KINDS)
+                        bodies_of[org.pk, language] = (
+                            template_bodies(organization=org, language=language, kinds=outbox.REMINDER_KINDS),
+                            meta_template_row(organization=org, kind=TemplateKind.REMINDER, language=language))
+                    bodies, meta_template = bodies_of[org.pk, language]
                     reminder.message = outbox.reminder_message_build(
-                        appointment=appointment, rule=reminder.rule, bodies=bodies_of[org.pk, language])
+                        appointment=appointment, rule=reminder.rule, bodies=bodies, meta_template=meta_template)
                     messages.append(reminder.message)
                     reminder.status, reminder.reason = ReminderStatus.DISPATCHED, ""
                 reminder.updated_at = timezone.now()

@@ -49,10 +49,22 @@ def render_for(*, organization, kind: str, patient=None, appointment=None, langu
                                              language=language))
 
 
-def meta_template_for(*, organization, kind: str, language: str, context: dict[str, str]) -> dict | None:
-    """The Cloud API template a message of this kind goes out as, filled in; None when none is set."""
-    template = (MessageTemplate.objects.filter(organization=organization, kind=kind, language=language)
-                .exclude(meta_template_name="").first())
+def meta_template_row(*, organization, kind: str, language: str) -> MessageTemplate | None:
+    """The clinic's template of this kind mapped to an approved Meta template, if any."""
+    return (MessageTemplate.objects.filter(organization=organization, kind=kind, language=language)
+            .exclude(meta_template_name="").first())
+
+
+LOOK_UP = object()
+
+
+def meta_template_for(*, organization, kind: str, language: str, context: dict[str, str],
+                      template=LOOK_UP) -> dict | None:
+    """The Cloud API template a message of this kind goes out as, filled in; None when none is set.
+
+    `template` (from meta_template_row) lets a batch read the mapping once per clinic and language."""
+    if template is LOOK_UP:
+        template = meta_template_row(organization=organization, kind=kind, language=language)
     if template is None:
         return None
     return {
