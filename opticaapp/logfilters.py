@@ -33,3 +33,18 @@ class OrdinaryRetryFilter(logging.Filter):
         record.exc_text = None
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
+
+
+class QuietJobsFilter(logging.Filter):
+    """Drops the worker's per-job lines below `level` (every start and success of the periodic jobs, several a
+    minute, would bury the terminal). A retry or failure keeps its line: procrastinate logs a retried job at
+    info level with its exception, which this never drops (OrdinaryRetryFilter, before it, turns an ordinary
+    retry into one warning line)."""
+
+    def __init__(self, level: str | int = "WARNING"):
+        super().__init__()
+        self.level = logging.getLevelName(level) if isinstance(level, str) else level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name.startswith("procrastinate.worker") and record.levelno < self.level
+                    and not record.exc_info)

@@ -276,17 +276,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"ordinary_retries": {"()": "opticaapp.logfilters.OrdinaryRetryFilter"}},
+    # Every job's start and end at info level would bury the terminal under the periodic jobs' lines;
+    # retries and failures still show (JOB_LOG_LEVEL=INFO shows every job).
+    "filters": {"ordinary_retries": {"()": "opticaapp.logfilters.OrdinaryRetryFilter"},
+                "quiet_jobs": {"()": "opticaapp.logfilters.QuietJobsFilter",
+                               "level": env.str("JOB_LOG_LEVEL", default="WARNING")}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
-                             "filters": ["ordinary_retries"]}},
+                             "filters": ["ordinary_retries", "quiet_jobs"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "procrastinate.blueprints": {"level": "WARNING"},
                 "procrastinate.periodic": {"level": "WARNING"}},
 }
 
-# Every job's start and end at info level would bury the terminal under the periodic jobs' lines
-# (several a minute); failures are warnings and errors, and still show.
-LOGGING["loggers"]["procrastinate.worker"] = {"level": env.str("JOB_LOG_LEVEL", default="WARNING")}
 
 # --- Background jobs (procrastinate) ---------------------------------------------------------
 

@@ -52,10 +52,18 @@ def test_the_banner_gives_up_quietly_when_nothing_answers():
     assert (result.returncode, result.stdout) == (1, "")
 
 
-def test_the_worker_s_per_job_lines_stay_out_of_the_terminal_at_info_level():
-    worker = logging.getLogger("procrastinate.worker")
-    assert not worker.isEnabledFor(logging.INFO)
-    assert worker.isEnabledFor(logging.WARNING)
+def test_the_worker_s_per_job_lines_stay_out_of_the_terminal_at_info_level_but_retries_show():
+    from opticaapp.logfilters import QuietJobsFilter
+
+    quiet = QuietJobsFilter("WARNING")
+
+    def record(level, exc_info=None):
+        return logging.LogRecord("procrastinate.worker", level, __file__, 1, "job", None, exc_info)
+
+    assert not quiet.filter(record(logging.INFO))
+    assert quiet.filter(record(logging.WARNING))
+    # procrastinate logs a job to be retried at info level, with its exception: it is never hidden.
+    assert quiet.filter(record(logging.INFO, (RuntimeError, RuntimeError("boom"), None)))
 
 
 def test_make_run_prints_the_banner_after_start_and_keeps_web_requests_in_a_file():

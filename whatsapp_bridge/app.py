@@ -141,10 +141,22 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"error": exc.message, "error_code": exc.code}, status_code=502)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException):
-        # Starlette's 405 carries the route's `Allow` header; keep it. FastAPI's only 400 is an unreadable body.
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        # Starlette's 405 names only the first matching route's methods; a path served by two routes
+        # (GET and PUT) must list both. FastAPI's only 400 is an unreadable body.
         field = {"field": "body"} if exc.status_code == 400 else {}
-        return JSONResponse({"error": str(exc.detail), **field}, status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            from starlette.routing import Match
+
+            methods = set()
+            for route in request.app.routes:
+                match, _child = route.matches({**request.scope, "method": "GET"})
+                if match != Match.NONE and getattr(route, "methods", None):
+                    methods |= set(route.methods)
+            if methods:
+                headers["Allow"] = ", ".join(sorted(methods))
+        return JSONResponse({"error": str(exc.detail), **field}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError):
@@ -210,6 +222,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def cloud_credentials(body: CloudCredentialsBody, request: Request):
         """Connect an organization to the Cloud API; the credentials are checked with Meta first."""
         current_org.set(body.organization_id)
+        if "cloud" not in request.app.state.settings.engines:
+            raise ApiError(400, "engine 'cloud' is not enabled on this bridge", "engine")
         existing = manager(request).get(body.organization_id)
         if existing is not None and existing.engine_name != "cloud" and existing.linked:
             raise ApiError(

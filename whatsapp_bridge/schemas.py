@@ -250,7 +250,7 @@ _Millis = Annotated[int, Field(ge=0, le=3_600_000)]
 class PacingBody(BaseModel):
     """An organization's own pacing; a field left out keeps the engine's or environment's value."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     min_gap_ms: _Millis | None = None
     jitter_ms: _Millis | None = None
     typing_ms: Annotated[int, Field(ge=0, le=60_000)] | None = None

@@ -21,6 +21,7 @@ FIELD_LABELS = [
     gettext_noop("updated at"), gettext_noop("user"), gettext_noop("visit"), gettext_noop("confirmed by"),
     gettext_noop("content"), gettext_noop("currency"), gettext_noop("next number"), gettext_noop("order"),
     gettext_noop("progress done"), gettext_noop("progress total"), gettext_noop("purpose"), gettext_noop("template"),
+    gettext_noop("rejected reason"),
 ]
 MODEL_LABELS = {
     "reminder": (gettext_noop("planned reminder"), gettext_noop("planned reminders")),
