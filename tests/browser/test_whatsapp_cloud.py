@@ -106,5 +106,5 @@ def test_a_clinic_on_the_cloud_api_reminds_by_template_and_gets_the_reply_and_st
     journey.wait_confirmed_on_calendar(page, appointment_id)
     page.goto(f"/inbox/patients/{journey.patient_id}/")
     expect(page.locator(".message-bubble[data-direction=in]", has_text="Confirmar")).to_be_visible(timeout=LONG)
-    reminder = page.locator(".message-bubble[data-direction=out]", has_text="te recordamos")
+    reminder = page.locator(".message-bubble[data-direction=out]", has_text="recordamos")
     expect(reminder).to_have_attribute("data-status", "read", timeout=LONG)
