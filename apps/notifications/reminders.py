@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DISPATCH_BATCH = 200
 DISPATCH_BUDGET_SECONDS = 50
+HELD_ROW_WAIT_SECONDS = 0.2
 
 
 def reminders_plan_for_appointment(*, appointment_id: int, now: dt.datetime | None = None) -> list[Reminder]:
@@ -90,12 +91,25 @@ def reminders_dispatch_due(*, now: dt.datetime, budget_seconds: float = DISPATCH
     deadline = time.monotonic() + budget_seconds
     handed, after = 0, 0
     while True:
-        due = list(Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=now, pk__gt=after)
-                   .order_by("pk").values_list("pk", flat=True)[:DISPATCH_BATCH])
+        due = _due_ids(now=now, after=after)
         handed += reminders_dispatch_batch(reminder_ids=due, now=now)
-        if len(due) < DISPATCH_BATCH or time.monotonic() > deadline:
+        if time.monotonic() > deadline:
             return handed
+        if len(due) < DISPATCH_BATCH:
+            break
         after = due[-1]
+    # Rows the walk skipped because another transaction held them (a replan after the clinic changed
+    # its rules, another dispatcher) are still due: go back to them while the budget lasts rather
+    # than leave them to a later tick, whose clock may no longer be this one.
+    while time.monotonic() < deadline and (held := _due_ids(now=now, after=0)):
+        time.sleep(HELD_ROW_WAIT_SECONDS)
+        handed += reminders_dispatch_batch(reminder_ids=held, now=now)
+    return handed
+
+
+def _due_ids(*, now: dt.datetime, after: int) -> list[int]:
+    return list(Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=now, pk__gt=after)
+                .order_by("pk").values_list("pk", flat=True)[:DISPATCH_BATCH])
 
 
 def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime) -> int:

@@ -157,9 +157,13 @@ class FanOut:
         """Where what did not settle is: messages by status, jobs not done, appointments by confirmation."""
         from procrastinate.contrib.django.models import ProcrastinateJob
 
+        from apps.notifications.models import Reminder
+
         reminders = Message.objects.filter(kind=MessageKind.REMINDER, organization__in=self.clinics)
         return {
             "messages": dict(Counter(reminders.values_list("status", flat=True))),
+            "plans": dict(Counter(Reminder.objects.filter(appointment_id__in=self.appointment_ids)
+                                  .values_list("status", "reason"))),
             "jobs": dict(Counter(ProcrastinateJob.objects.exclude(status__in=("succeeded", "failed"))
                                  .values_list("task_name", "status"))),
             "confirmations": dict(Counter(Appointment.objects.filter(pk__in=self.appointment_ids)

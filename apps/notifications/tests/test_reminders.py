@@ -286,3 +286,38 @@ def test_a_batch_holding_a_reminder_already_sent_still_sends_the_others_once(boo
     assert (first.status, first.reason) == (ReminderStatus.SKIPPED, "already_sent")
     assert second.status == ReminderStatus.DISPATCHED and second.message is not None
     assert Message.objects.filter(kind=MessageKind.REMINDER).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_held_by_a_replan_during_the_run_is_still_sent_by_that_run(book):
+    """The replan after a settings change locks plan rows; the dispatcher of that minute comes back to them."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from apps.notifications.models import Reminder
+
+    held, free = (plan(book(TUESDAY_10 + dt.timedelta(minutes=30 * i)))[0] for i in range(2))
+    locked, release = threading.Event(), threading.Event()
+
+    def replan_holding_the_row():
+        try:
+            with transaction.atomic():
+                Reminder.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(timeout=10)
+        finally:
+            connections.close_all()
+
+    replan = threading.Thread(target=replan_holding_the_row)
+    replan.start()
+    assert locked.wait(timeout=10)
+    threading.Timer(1.0, release.set).start()
+
+    handed = reminders_dispatch_due(now=TUESDAY_10 - dt.timedelta(hours=1))
+    replan.join()
+
+    assert handed == 2
+    assert set(Reminder.objects.filter(pk__in=[held.pk, free.pk]).values_list("status", flat=True)) == {
+        ReminderStatus.DISPATCHED}
+    assert Message.objects.filter(kind=MessageKind.REMINDER).count() == 2
