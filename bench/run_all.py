@@ -6,7 +6,8 @@ import time
 
 from bench.common import ROOT
 
-BENCHMARKS = ["bench.bridge_send", "bench.event_ingest", "bench.reminder_fanout", "bench.front_desk", "bench.inbox"]
+BENCHMARKS = ["bench.bridge_send", "bench.event_ingest", "bench.reminder_fanout", "bench.front_desk", "bench.inbox",
+              "bench.bridge_memory"]
 
 
 def main() -> int:
