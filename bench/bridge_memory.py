@@ -1,11 +1,11 @@
 """Benchmark: what one session costs the bridge, per engine.
 
-The real bridge process, idle, then warmed up with a few sessions of each engine; then SANDBOX linked sandbox sessions; then CLOUD cloud sessions
-connected to a local stand-in for Meta's Graph API (the tests' `graph_server`, Meta's contract);
-then WHATSMEOW whatsmeow sessions whose dials fail (WhatsApp is unreachable here), each in its
-worker process. Prints the bridge's RSS after each step (kB per session of each kind: the
-difference over the step) and, from `/api/workers`, RSS, threads and fds per whatsmeow worker.
-Baseline: the idle bridge of the same run.
+The real bridge process, idle, then warmed up with a few sessions of each engine; then SANDBOX
+linked sandbox sessions; then CLOUD cloud sessions connected to a local stand-in for Meta's Graph
+API (the tests' `graph_server`, Meta's contract); then WHATSMEOW whatsmeow sessions whose dials
+fail (WhatsApp is unreachable here), each in its worker process. Prints the bridge's RSS after
+each step (kB per session of each kind: the difference over the step) and, from `/api/workers`,
+RSS, threads and fds per whatsmeow worker. Baseline: the idle bridge of the same run.
 """
 
 from __future__ import annotations
