@@ -155,7 +155,8 @@ def _process_one(organization, event: dict) -> str | None:
             except Exception as exc:  # noqa: BLE001 - one bad event must not hold back the batch
                 log.exception("event %s rejected: unexpected error", event["id"])
                 reason = f"{type(exc).__name__}: {exc}"[:500]
-                ProcessedEvent.objects.filter(event_id=event["id"]).update(rejected_reason=reason)
+                ProcessedEvent.objects.filter(event_id=event["id"]).update(rejected_reason=reason,
+                                                                          payload=_storable(event))
                 return reason
     except (OperationalError, InterfaceError):
         raise
@@ -187,3 +188,22 @@ def _apply(organization, type_: str, data: dict, at: dt.datetime) -> None:
                              rejected=rejected if isinstance(rejected, dict) else None, reply_to=reply_to)
     else:
         log.info("event type %s ignored", type_)
+
+
+def events_replay_rejected(*, organization_id: int | None = None) -> dict:
+    """Apply again, oldest first, the events that failed unexpectedly (once the fault is fixed).
+
+    Each replay takes the event's place in the ledger of processed ids: applied, it is an ordinary
+    processed event; refused again, it is recorded again with the new reason and stays replayable.
+    """
+    rejected = (ProcessedEvent.objects.exclude(rejected_reason="").filter(payload__isnull=False)
+                .select_related("organization").order_by("processed_at", "pk"))
+    if organization_id is not None:
+        rejected = rejected.filter(organization_id=organization_id)
+    figures = {"applied": 0, "rejected": 0}
+    for row in rejected.iterator():
+        with transaction.atomic():
+            ProcessedEvent.objects.filter(pk=row.pk).delete()
+            outcome = _process_one(row.organization, row.payload)
+        figures["applied" if outcome in ("applied", None) else "rejected"] += 1
+    return figures

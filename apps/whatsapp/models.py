@@ -92,8 +92,10 @@ class ProcessedEvent(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     type = models.CharField(max_length=40)
     processed_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # Set when applying the event failed unexpectedly: it is settled (never retried) and says why.
+    # Set when applying the event failed unexpectedly: it is settled (the bridge stops sending it) and
+    # says why; the event itself is kept so that `replay_rejected_events` can apply it after a fix.
     rejected_reason = models.TextField(blank=True, default="")
+    payload = models.JSONField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.type} {self.event_id}"

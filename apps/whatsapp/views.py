@@ -19,6 +19,7 @@ from apps.whatsapp import services
 from apps.whatsapp.client import BridgeError
 from apps.whatsapp.events import MalformedEvents, events_process, signature_valid
 from apps.whatsapp.models import QR_ENGINES, Engine
+from apps.whatsapp.selectors import rejected_events_count
 
 QR_ENGINE_CHOICES = [(value, label) for value, label in Engine.choices if value in QR_ENGINES]
 
@@ -71,7 +72,9 @@ def _cloud_form() -> CloudCredentialsForm:
 
 @role_required(*MANAGER_ROLES)
 def link_page(request):
-    return render(request, "whatsapp/link.html", {**_status_context(request), "cloud_form": _cloud_form()})
+    return render(request, "whatsapp/link.html", {**_status_context(request), "cloud_form": _cloud_form(),
+                                                  "rejected_events": rejected_events_count(
+                                                      organization=request.organization)})
 
 
 @role_required(*MANAGER_ROLES)
