@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus, EventSource
 from apps.common.exceptions import ApplicationError
+from apps.common.jobs import task_configure
 from apps.common.validation import is_whole_number
 from apps.notifications.models import (
     STATUS_RANK,
@@ -66,22 +67,20 @@ def message_queue(*, organization, phone: str, body: str, kind: str, patient=Non
 
 
 def _enqueue_send(message_id: int, not_before: dt.datetime | None = None) -> None:
-    from apps.notifications.tasks import send_message
-
     # One lock per message: a duplicate job waits for the first to finish (and then finds the
     # message sent) instead of racing it to the bridge from another worker slot.
     # `not_before`: a message the clinic starts waits for the end of the quiet hours.
-    send_message.configure(lock=f"send-message-{message_id}", schedule_at=not_before).defer(message_id=message_id)
+    task_configure("notifications.send_message", lock=f"send-message-{message_id}", schedule_at=not_before).defer(
+        message_id=message_id)
 
 
 def _enqueue_sends(message_ids: list[int]) -> None:
     """The same jobs as _enqueue_send, each with its own lock, in one INSERT."""
     from procrastinate.contrib.django import app
 
-    from apps.notifications.tasks import send_message
-
     if message_ids:
-        jobs = [send_message.configure(lock=f"send-message-{pk}").make_new_job(message_id=pk) for pk in message_ids]
+        jobs = [task_configure("notifications.send_message", lock=f"send-message-{pk}").make_new_job(message_id=pk)
+                for pk in message_ids]
         app.job_manager.batch_defer_jobs(jobs=jobs)
 
 
