@@ -69,6 +69,7 @@ run: install
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 # The installed neonize and its bundled Go core are the ones pinned in whatsapp_bridge/neonize.lock.
 neonize-check: $(STAMP)

@@ -1,52 +1,43 @@
 """Shared helpers for the benchmarks: processes, ports, load generation and percentiles."""
 
 import asyncio
+import functools
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import (
+    ROOT,
+    WEB_COMMAND,
+    database_url_for,
+    free_port,
+    process_start,
+    recreate_database,
+    wait_answering,
+)
+from tests.processes import manage as _manage
+from tests.processes import process_stop as stop
+
+__all__ = ["FULL", "ROOT", "bench_environment", "emit", "free_port", "load", "manage", "staff_setup", "start",
+           "start_gunicorn", "stop", "wait_http"]
+
 FULL = os.environ.get("BENCH_FULL") == "1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# A full-size benchmark's data takes longer to write than a test's: no time limit.
+manage = functools.partial(_manage, timeout=None)
 
 
 def wait_http(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
+    wait_answering(url, timeout=timeout)
 
 
-def start(args: list[str], env: dict, log_name: str) -> subprocess.Popen:
-    log_dir = ROOT / "var" / "bench"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / f"{log_name}.log", "wb")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+def start(args: list[str], env: dict, log_name: str):
+    return process_start(args, env=env, log_path=ROOT / "var" / "bench" / f"{log_name}.log", truncate=True)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -130,8 +121,6 @@ def bench_database_name(name: str) -> str:
 
 def bench_environment(dbname: str, **extra: str) -> dict:
     """A fresh, migrated database of the benchmark's own on the server DATABASE_URL names."""
-    from tests.browser.stack import database_url_for, recreate_database
-
     dbname = bench_database_name(dbname)
     recreate_database(os.environ["DATABASE_URL"], dbname)
     env = {
@@ -150,17 +139,9 @@ def bench_environment(dbname: str, **extra: str) -> dict:
     return env
 
 
-def manage(env: dict, *args: str) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
-
-
-def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
+def start_gunicorn(env: dict, port: int):
     """The web process as production runs it (deploy/gunicorn.conf.py), without the access log."""
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
     env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_ACCESS_LOG": "/dev/null"}
-    process = start([gunicorn, "opticaapp.wsgi:application", "-c", "deploy/gunicorn.conf.py"], env, f"web-{port}")
+    process = start(list(WEB_COMMAND), env, f"web-{port}")
     wait_http(f"http://127.0.0.1:{port}/api/health")
     return process

@@ -11,6 +11,7 @@ from apps.appointments.services import appointment_cancel, appointment_confirmat
 from apps.common.exceptions import ApplicationError
 from apps.inbox.models import CannedReply, Conversation, ConversationState, conversation_key
 from apps.inbox.selectors import HANDLED_KINDS, next_appointment_for
+from apps.notifications.eligibility import Purpose, refusal_text, whatsapp_refusal
 from apps.notifications.models import Direction, Message, MessageKind
 from apps.notifications.outbox import MAX_TEXT, free_text_send, message_queue
 from apps.notifications.rendering import context_for, language_for
@@ -162,8 +163,10 @@ def conversation_reply(*, conversation: Conversation, body: str, user, upload=No
         elif patient is not None:
             message = free_text_send(organization=organization, patient=patient, body=body, sent_by=user)
         else:
-            if not notification_settings_get(organization=organization).whatsapp_enabled:
-                raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field="body")
+            refusal = whatsapp_refusal(settings=notification_settings_get(organization=organization), patient=None,
+                                       purpose=Purpose.ANSWER)
+            if refusal:
+                raise ApplicationError(refusal_text(refusal), field="body")
             message = message_queue(organization=organization, phone=conversation.phone, body=body,
                                     kind=MessageKind.FREE_TEXT, sent_by=user)
         conversation_mark_read(conversation=conversation)

@@ -12,6 +12,7 @@ import datetime as dt
 from django.db import transaction
 
 from apps.appointments.models import Appointment, AppointmentStatus, CancelledBy
+from apps.notifications.eligibility import Purpose, whatsapp_refusal
 from apps.notifications.models import NOTICE_KINDS, Message, MessageKind
 from apps.notifications.outbox import message_queue
 from apps.notifications.rendering import language_for, render_for
@@ -45,9 +46,8 @@ def appointment_notice_queue(*, appointment_id: int, change: str, start: dt.date
             return None, None
         organization = appointment.organization
         settings = notification_settings_get(organization=organization)
-        if not settings.whatsapp_enabled or not getattr(settings, SETTING_OF[kind]):
-            return None, None
-        if not appointment.patient.can_receive_whatsapp:
+        if not getattr(settings, SETTING_OF[kind]) or whatsapp_refusal(
+                settings=settings, patient=appointment.patient, purpose=Purpose.CLINIC):
             return None, None
         if Message.objects.filter(appointment=appointment, kind=kind, appointment_start=appointment.start).exists():
             return None, None  # already in the ledger: a repeated job sends nothing

@@ -18,7 +18,15 @@ from django.utils.translation import gettext as _
 
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus, EventSource
 from apps.common.exceptions import ApplicationError
+from apps.common.jobs import task_configure
 from apps.common.validation import is_whole_number
+from apps.notifications.eligibility import (
+    OPTED_OUT,
+    WHATSAPP_DISABLED,
+    Purpose,
+    refusal_text,
+    whatsapp_refusal,
+)
 from apps.notifications.models import (
     STATUS_RANK,
     TIMED_KINDS,
@@ -66,22 +74,20 @@ def message_queue(*, organization, phone: str, body: str, kind: str, patient=Non
 
 
 def _enqueue_send(message_id: int, not_before: dt.datetime | None = None) -> None:
-    from apps.notifications.tasks import send_message
-
     # One lock per message: a duplicate job waits for the first to finish (and then finds the
     # message sent) instead of racing it to the bridge from another worker slot.
     # `not_before`: a message the clinic starts waits for the end of the quiet hours.
-    send_message.configure(lock=f"send-message-{message_id}", schedule_at=not_before).defer(message_id=message_id)
+    task_configure("notifications.send_message", lock=f"send-message-{message_id}", schedule_at=not_before).defer(
+        message_id=message_id)
 
 
 def _enqueue_sends(message_ids: list[int]) -> None:
     """The same jobs as _enqueue_send, each with its own lock, in one INSERT."""
     from procrastinate.contrib.django import app
 
-    from apps.notifications.tasks import send_message
-
     if message_ids:
-        jobs = [send_message.configure(lock=f"send-message-{pk}").make_new_job(message_id=pk) for pk in message_ids]
+        jobs = [task_configure("notifications.send_message", lock=f"send-message-{pk}").make_new_job(message_id=pk)
+                for pk in message_ids]
         app.job_manager.batch_defer_jobs(jobs=jobs)
 
 
@@ -144,11 +150,10 @@ def staff_send_check(*, organization, patient, text: str, field: str) -> None:
         raise ApplicationError(_("The message is longer than %(max)s characters.") % {"max": MAX_TEXT}, field=field)
     if patient.organization_id != organization.pk:
         raise ApplicationError(_("Unknown patient."), field="patient")
-    blocked = free_text_blocked_reason(patient=patient)
-    if blocked:
-        raise ApplicationError(blocked, field="patient")
-    if not notification_settings_get(organization=organization).whatsapp_enabled:
-        raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field=field)
+    refusal = whatsapp_refusal(settings=notification_settings_get(organization=organization), patient=patient,
+                               purpose=Purpose.STAFF)
+    if refusal:
+        raise ApplicationError(refusal_text(refusal), field=field if refusal == WHATSAPP_DISABLED else "patient")
 
 
 # Sent on the clinic's initiative, so consent is checked again when the (possibly delayed) send happens.
@@ -158,15 +163,13 @@ CLINIC_INITIATED_KINDS = (MessageKind.ORDER_READY, MessageKind.RECALL)
 def patient_notice_queue(*, organization, patient, kind: str, body: str, buttons: list[dict] | None = None,
                          now: dt.datetime | None = None) -> Message:
     """A message the clinic sends on its own initiative (order ready, recall): the patient must be
-    reachable and consenting, and it waits for the end of the quiet hours and closed days."""
+    reachable, consenting and active, and it waits for the end of the quiet hours and closed days."""
     if patient.organization_id != organization.pk:
         raise ApplicationError(_("Unknown patient."), field="patient")
-    blocked = free_text_blocked_reason(patient=patient)
-    if blocked:
-        raise ApplicationError(blocked, field="patient")
     clinic_settings = notification_settings_get(organization=organization)
-    if not clinic_settings.whatsapp_enabled:
-        raise ApplicationError(_("WhatsApp messages are turned off for this clinic."), field="patient")
+    refusal = whatsapp_refusal(settings=clinic_settings, patient=patient, purpose=Purpose.CLINIC)
+    if refusal:
+        raise ApplicationError(refusal_text(refusal), field="patient")
     not_before = next_allowed_time(now or timezone.now(), settings=clinic_settings, zone=organization.zone)
     return message_queue(organization=organization, phone=patient.phone, body=body, kind=kind, patient=patient,
                          buttons=buttons, not_before=not_before)
@@ -174,13 +177,8 @@ def patient_notice_queue(*, organization, patient, kind: str, body: str, buttons
 
 def free_text_blocked_reason(*, patient) -> str:
     """Why staff cannot write to this patient on WhatsApp, or "" when they can."""
-    if not patient.phone:
-        return _("This patient has no phone number.")
-    if patient.whatsapp_opted_out:
-        return _("This patient asked to receive no WhatsApp messages (STOP).")
-    if not patient.whatsapp_consent:
-        return _("This patient has not consented to WhatsApp messages.")
-    return ""
+    return refusal_text(whatsapp_refusal(settings=notification_settings_get(organization=patient.organization),
+                                         patient=patient, purpose=Purpose.STAFF))
 
 
 # --- sending (the job's body) ---------------------------------------------------------------
@@ -188,11 +186,15 @@ def free_text_blocked_reason(*, patient) -> str:
 
 def _block_reason(message: Message, now: dt.datetime) -> tuple[str, str]:
     """(code, text) when the message must not go out any more."""
-    if not notification_settings_get(organization=message.organization).whatsapp_enabled:
-        return "whatsapp_disabled", _("WhatsApp messages are turned off for this clinic.")
     patient = message.patient
-    answers_stop = message.reply_to_id is not None and message.reply_to.kind == MessageKind.OPT_OUT
-    if patient is not None and patient.whatsapp_opted_out and not answers_stop:
+    clinic_initiated = message.kind == MessageKind.REMINDER or message.kind in CLINIC_INITIATED_KINDS
+    refusal = whatsapp_refusal(
+        settings=notification_settings_get(organization=message.organization), patient=patient,
+        purpose=Purpose.CLINIC if clinic_initiated else Purpose.ANSWER,
+        answers_stop=message.reply_to_id is not None and message.reply_to.kind == MessageKind.OPT_OUT)
+    if refusal == WHATSAPP_DISABLED:
+        return "whatsapp_disabled", _("WhatsApp messages are turned off for this clinic.")
+    if refusal == OPTED_OUT:
         return "opted_out", _("The patient asked to receive no WhatsApp messages (STOP).")
     if message.kind == MessageKind.REMINDER:
         appointment = message.appointment
@@ -202,9 +204,7 @@ def _block_reason(message: Message, now: dt.datetime) -> tuple[str, str]:
             return "appointment_moved", _("The appointment was moved; the new time has its own reminder.")
         if appointment.start <= now:
             return "appointment_started", _("The reminder could only have gone out after the appointment started.")
-        if patient is None or not patient.can_receive_whatsapp:
-            return "no_consent", _("The patient cannot receive WhatsApp messages.")
-    if message.kind in CLINIC_INITIATED_KINDS and (patient is None or not patient.can_receive_whatsapp):
+    if refusal:
         return "no_consent", _("The patient cannot receive WhatsApp messages.")
     return "", ""
 

@@ -1,8 +1,14 @@
-"""Appointment changes (sent after commit) plan or drop reminders, through a job."""
+"""What notifications does about other apps' news: appointment changes (sent after commit) plan or drop
+reminders through a job; WhatsApp events (message status, inbound messages) and session changes update
+the outbox, the replies and the staff alerts."""
 
 from __future__ import annotations
 
 import logging
+
+from django.utils.translation import gettext as _
+
+from apps.common.jobs import task_configure
 
 log = logging.getLogger(__name__)
 
@@ -14,12 +20,11 @@ def on_appointment_changed(sender, *, appointment_id: int, change: str, **kwargs
     if change not in PLANNING_CHANGES:
         return
     from apps.notifications.reminders import reminders_cancel_for_appointment
-    from apps.notifications.tasks import plan_reminders
 
     if change in ("cancelled", "moved"):
         # Dropped at once, not only when the job runs: the old time must never be reminded.
         reminders_cancel_for_appointment(appointment_id=appointment_id, reason=f"appointment_{change}")
-    plan_reminders.defer(appointment_id=appointment_id)
+    task_configure("notifications.plan_reminders").defer(appointment_id=appointment_id)
     if change in ("booked", "moved", "cancelled"):
         _notice(appointment_id, change)
 
@@ -46,7 +51,6 @@ def _resolve_alerts(appointment_id: int) -> None:
 def _notice(appointment_id: int, change: str) -> None:
     from apps.appointments.models import Appointment
     from apps.notifications.models import NotificationSettings
-    from apps.notifications.tasks import send_appointment_notice
 
     appointment = Appointment.objects.filter(pk=appointment_id).values("start", "organization_id").first()
     if appointment is None:
@@ -55,11 +59,58 @@ def _notice(appointment_id: int, change: str) -> None:
     flags = NotificationSettings.objects.filter(organization_id=appointment["organization_id"]).values(
         "notify_booked", "notify_moved", "notify_cancelled").first() or {}
     if flags.get(f"notify_{change}"):
-        send_appointment_notice.defer(appointment_id=appointment_id, change=change,
-                                      start=appointment["start"].isoformat())
+        task_configure("notifications.send_appointment_notice").defer(
+            appointment_id=appointment_id, change=change, start=appointment["start"].isoformat())
+
+
+def on_message_status(*, organization, data: dict, at) -> None:
+    from apps.notifications.outbox import message_status_apply
+
+    message_status_apply(organization=organization, data=data, at=at)
+
+
+def on_message_inbound(*, organization, data: dict, at) -> None:
+    from apps.notifications.replies import inbound_receive
+    from apps.notifications.services import inbound_media_record
+
+    phone = str(data.get("from") or "")
+    if not phone:
+        return
+    reply_to = str(data.get("reply_to") or "")
+    inbound = inbound_receive(organization=organization, bridge_message_id=str(data.get("message_id") or ""),
+                              phone=phone, text=str(data.get("text") or ""), button_id=str(data.get("button_id") or ""),
+                              push_name=str(data.get("push_name") or ""), reply_to=reply_to, at=at)
+    media, rejected = data.get("media"), data.get("media_rejected")
+    inbound_media_record(message=inbound, media=media if isinstance(media, dict) else None,
+                         rejected=rejected if isinstance(rejected, dict) else None, reply_to=reply_to)
+
+
+def on_session_needs_relink(sender, *, organization, session, **kwargs) -> None:
+    from apps.notifications.models import AlertKind
+    from apps.notifications.services import staff_alert_raise
+
+    staff_alert_raise(
+        organization=organization, kind=AlertKind.SESSION_NEEDS_RELINK,
+        text=_("WhatsApp is not linked any more (%(reason)s): link the phone again to keep sending "
+               "reminders.") % {"reason": session.reason_display or session.get_status_display().lower()},
+    )
+
+
+def on_session_linked(sender, *, organization, session, **kwargs) -> None:
+    """Linked again: the alert asking for it has nothing left to ask."""
+    from apps.notifications.models import AlertKind
+    from apps.notifications.services import staff_alerts_resolve
+
+    staff_alerts_resolve(organization=organization, kinds=[AlertKind.SESSION_NEEDS_RELINK])
 
 
 def connect() -> None:
     from apps.appointments.signals import appointment_changed
+    from apps.whatsapp.events import event_handler_register
+    from apps.whatsapp.signals import session_linked, session_needs_relink
 
     appointment_changed.connect(on_appointment_changed, dispatch_uid="notifications.plan_reminders")
+    event_handler_register(event_type="message.status", handler=on_message_status)
+    event_handler_register(event_type="message.inbound", handler=on_message_inbound)
+    session_needs_relink.connect(on_session_needs_relink, dispatch_uid="notifications.session_needs_relink")
+    session_linked.connect(on_session_linked, dispatch_uid="notifications.session_linked")

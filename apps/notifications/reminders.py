@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_confirmation_set
 from apps.notifications import outbox
+from apps.notifications.eligibility import WHATSAPP_DISABLED, Purpose, whatsapp_refusal
 from apps.notifications.models import Reminder, ReminderRule, ReminderStatus, TemplateKind
 from apps.notifications.rendering import language_for, meta_template_row, template_bodies
 from apps.notifications.schedule import reminder_due_at
@@ -169,12 +170,11 @@ def _block_reason(reminder: Reminder, now: dt.datetime, settings=None) -> str:
         return "appointment_started"
     if not reminder.rule.is_enabled:
         return "rule_disabled"
-    settings = settings or notification_settings_get(organization=reminder.organization)
-    if not settings.whatsapp_enabled:
+    refusal = whatsapp_refusal(settings=settings or notification_settings_get(organization=reminder.organization),
+                               patient=appointment.patient, purpose=Purpose.CLINIC)
+    if refusal == WHATSAPP_DISABLED:
         return "whatsapp_disabled"
-    if not appointment.patient.can_receive_whatsapp:
-        return "patient_cannot_receive_whatsapp"
-    return ""
+    return "patient_cannot_receive_whatsapp" if refusal else ""
 
 
 def reminder_dispatch(*, reminder_id: int, now: dt.datetime):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.common.models import Weekday
 from apps.notifications.defaults import DEFAULT_TEMPLATES
+from apps.notifications.eligibility import WHATSAPP_DISABLED, Purpose, refusal_text, whatsapp_refusal
 from apps.notifications.models import (
     Message,
     MessageKind,
@@ -157,9 +158,11 @@ def reminder_send_blocked_reason(*, appointment) -> str:
 
     if appointment.status != AppointmentStatus.SCHEDULED or appointment.start <= timezone.now():
         return _("Only a scheduled appointment still ahead gets reminders.")
-    if not notification_settings_get(organization=appointment.organization).whatsapp_enabled:
-        return _("WhatsApp messages are turned off for this clinic.")
-    if not appointment.patient.can_receive_whatsapp:
+    refusal = whatsapp_refusal(settings=notification_settings_get(organization=appointment.organization),
+                               patient=appointment.patient, purpose=Purpose.CLINIC)
+    if refusal == WHATSAPP_DISABLED:
+        return refusal_text(refusal)
+    if refusal:
         return _("The patient cannot receive WhatsApp messages (no consent, no phone or STOP).")
     on_its_way = Message.objects.filter(appointment=appointment, kind=MessageKind.REMINDER,
                                         status__in=[MessageStatus.QUEUED, MessageStatus.SENDING])

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
+from apps.common.jobs import task_configure
 from apps.common.services import model_update
 from apps.notifications import defaults
 from apps.notifications.models import (
@@ -61,11 +62,9 @@ def _replan_on_commit(organization) -> None:
     def defer():
         from procrastinate.exceptions import AlreadyEnqueued
 
-        from apps.notifications.tasks import replan_organization
-
         try:
             with transaction.atomic():  # a refused duplicate must not spoil an enclosing transaction
-                replan_organization.configure(queueing_lock=f"replan-{organization.pk}").defer(
+                task_configure("notifications.replan_organization", queueing_lock=f"replan-{organization.pk}").defer(
                     organization_id=organization.pk)
         except AlreadyEnqueued:
             pass  # one waiting re-plan already covers this change
@@ -271,9 +270,8 @@ def inbound_media_record(*, message: Message, media: dict | None, rejected: dict
 
 
 def _enqueue_fetch(attachment_id: int) -> None:
-    from apps.notifications.tasks import fetch_attachment
-
-    fetch_attachment.configure(lock=f"fetch-attachment-{attachment_id}").defer(attachment_id=attachment_id)
+    task_configure("notifications.fetch_attachment", lock=f"fetch-attachment-{attachment_id}").defer(
+        attachment_id=attachment_id)
 
 
 class FetchRetry(Exception):

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -163,29 +164,32 @@ def _process_one(organization, event: dict) -> str | None:
     return "applied"
 
 
+EventHandler = Callable[..., None]
+
+# Event type -> the function that applies it, called as handler(organization=, data=, at=). The apps that
+# act on messages register theirs (notifications' AppConfig.ready); this app never imports them.
+_handlers: dict[str, EventHandler] = {}
+
+
+def event_handler_register(*, event_type: str, handler: EventHandler) -> None:
+    """Have `handler` apply every event of `event_type`, inside the event's transaction.
+
+    It may raise ApplicationError to settle the event unapplied; any other error rejects it (dead letter),
+    and a lost database connection is raised so that the bridge posts the batch again.
+    """
+    if event_type not in EVENT_TYPES or event_type == "session.status":
+        raise ValueError(f"{event_type!r} is not an event type another app may handle")
+    _handlers[event_type] = handler
+
+
 def _apply(organization, type_: str, data: dict, at: dt.datetime) -> None:
-    from apps.notifications.outbox import message_status_apply
-    from apps.notifications.replies import inbound_receive
-    from apps.notifications.services import inbound_media_record
     from apps.whatsapp.services import session_status_apply
 
     if type_ == "session.status":
         session_status_apply(organization=organization, status=str(data.get("status") or ""),
                              reason=data.get("reason"), phone_number=data.get("phone_number"), at=at)
-    elif type_ == "message.status":
-        message_status_apply(organization=organization, data=data, at=at)
-    elif type_ == "message.inbound":
-        phone = str(data.get("from") or "")
-        if not phone:
-            return
-        reply_to = str(data.get("reply_to") or "")
-        inbound = inbound_receive(organization=organization, bridge_message_id=str(data.get("message_id") or ""),
-                                  phone=phone, text=str(data.get("text") or ""),
-                                  button_id=str(data.get("button_id") or ""),
-                                  push_name=str(data.get("push_name") or ""), reply_to=reply_to, at=at)
-        media, rejected = data.get("media"), data.get("media_rejected")
-        inbound_media_record(message=inbound, media=media if isinstance(media, dict) else None,
-                             rejected=rejected if isinstance(rejected, dict) else None, reply_to=reply_to)
+    elif (handler := _handlers.get(type_)) is not None:
+        handler(organization=organization, data=data, at=at)
     else:
         log.info("event type %s ignored", type_)
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from apps.common.exceptions import ApplicationError
 from apps.whatsapp.client import BridgeClient, BridgeError
 from apps.whatsapp.models import QR_ENGINES, Engine, SessionStatus, WhatsAppSession
+from apps.whatsapp.signals import session_linked, session_needs_relink
 
 # Reasons after which only a new QR scan brings the session back.
 RELINK_STATUSES = {SessionStatus.LOGGED_OUT, SessionStatus.FAILED}
@@ -24,10 +25,8 @@ def session_get(*, organization) -> WhatsAppSession:
 def session_status_apply(*, organization, status: str, reason: str | None = None, phone_number: str | None = None,
                          engine: str | None = None, at: dt.datetime | None = None,
                          cloud: dict | None = None) -> WhatsAppSession:
-    """Record what the bridge says; a session that now needs a new scan raises a staff alert once."""
-    from apps.notifications.models import AlertKind
-    from apps.notifications.services import staff_alert_raise, staff_alerts_resolve
-
+    """Record what the bridge says. A session that now needs a new scan sends `session_needs_relink` once;
+    a connected one sends `session_linked` (both inside the transaction, see apps.whatsapp.signals)."""
     if status not in SessionStatus.values:
         return session_get(organization=organization)
     with transaction.atomic():
@@ -46,14 +45,9 @@ def session_status_apply(*, organization, status: str, reason: str | None = None
             session.status_changed_at = at or timezone.now()
         session.save()
         if status in RELINK_STATUSES and previous[0] not in RELINK_STATUSES:
-            staff_alert_raise(
-                organization=organization, kind=AlertKind.SESSION_NEEDS_RELINK,
-                text=_("WhatsApp is not linked any more (%(reason)s): link the phone again to keep sending "
-                       "reminders.") % {"reason": session.reason_display or session.get_status_display().lower()},
-            )
+            session_needs_relink.send(sender=WhatsAppSession, organization=organization, session=session)
         if status == SessionStatus.CONNECTED:
-            # Linked again: the alert asking for it has nothing left to ask.
-            staff_alerts_resolve(organization=organization, kinds=[AlertKind.SESSION_NEEDS_RELINK])
+            session_linked.send(sender=WhatsAppSession, organization=organization, session=session)
     return session
 
 

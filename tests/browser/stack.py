@@ -4,66 +4,25 @@ Browser tests run against a database of their own on the server DATABASE_URL nam
 processes and the test see the same committed rows without touching pytest-django's test database.
 """
 
+import functools
 import os
-import socket
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import psycopg
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import processes
+from tests.processes import ROOT, connect_kwargs, database_url_for, free_port, recreate_database
+
 # Several people may run the browser tests against one server: each can name their own database.
 DATABASE_NAME = os.environ.get("BROWSER_DATABASE_NAME", "opticaapp_browser")
 
+# A page, a phone or a row that is not there yet raises (StopIteration, a Playwright error...): keep polling.
+wait_until = functools.partial(processes.wait_until, interval=0.2, ignore=(Exception,))
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _connect_kwargs(url: str, dbname: str) -> dict:
-    parts = urlsplit(url)
-    # Not parts.hostname: it lower-cases, and a percent-encoded socket directory is case-sensitive.
-    hostport = parts.netloc.rsplit("@", 1)[-1]
-    host, _, port = hostport.rpartition(":") if not hostport.startswith("[") and ":" in hostport else (hostport, "", "")
-    return {
-        "host": unquote(host),
-        "port": int(port or 5432),
-        "user": parts.username or "postgres",
-        "password": parts.password or "",
-        "dbname": dbname,
-        "autocommit": True,
-    }
-
-
-def database_url_for(url: str, dbname: str) -> str:
-    parts = urlsplit(url)
-    return parts._replace(path=f"/{quote(dbname)}").geturl()
-
-
-def recreate_database(url: str, dbname: str) -> None:
-    with psycopg.connect(**_connect_kwargs(url, "postgres")) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{dbname}"')
-
-
-def wait_until(predicate, *, timeout=30.0, interval=0.2, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = predicate()
-        except Exception:  # noqa: BLE001 - keep polling until the deadline
-            result = None
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+__all__ = ["DATABASE_NAME", "ROOT", "Stack", "database_url_for", "recreate_database", "start_stack", "wait_until"]
 
 
 @dataclass
@@ -77,21 +36,10 @@ class Stack:
     graph: object = None  # the local stand-in for Meta's Graph API (cloud engine)
 
     def start(self, name: str, *args: str) -> None:
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.processes[name] = (
-            subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT),
-            log,
-        )
+        self.processes[name] = processes.process_start(args, env=self.env, log_path=self.log_dir / f"{name}.log")
 
     def stop(self, name: str) -> None:
-        process, log = self.processes.pop(name)
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        processes.process_stop(self.processes.pop(name), timeout=15)
 
     def stop_all(self) -> None:
         for name in list(self.processes):
@@ -100,15 +48,11 @@ class Stack:
             self.graph.stop()
 
     def manage(self, *args: str) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
-                                text=True, timeout=300)
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
+        return processes.manage(self.env, *args)
 
     def sql(self, query: str, params=()) -> list[tuple]:
         """Read what the processes committed (ids, statuses): the test's view of the database."""
-        with psycopg.connect(**_connect_kwargs(self.env["DATABASE_URL"], self.database_name)) as conn:
+        with psycopg.connect(**connect_kwargs(self.env["DATABASE_URL"], self.database_name)) as conn:
             return conn.execute(query, params).fetchall()
 
     def bridge(self, method: str, path: str, **kwargs) -> httpx.Response:
@@ -162,17 +106,16 @@ def start_stack(log_dir: Path, bridge_data: Path, *, database_name: str = DATABA
                   database_name=database_name)
     stack.manage("migrate", "--noinput", "-v", "0")
     stack.manage("seed_demo")
-    venv_bin = Path(sys.executable).parent
-    stack.start("bridge", sys.executable, "-m", "whatsapp_bridge")
-    stack.start("web", str(venv_bin / "gunicorn"), "opticaapp.wsgi:application", "-c", "deploy/gunicorn.conf.py")
+    stack.start("bridge", *processes.BRIDGE_COMMAND)
+    stack.start("web", *processes.WEB_COMMAND)
     if with_worker:
         stack.start("worker", sys.executable, "manage.py", "procrastinate", "worker")
     try:
         # Generous: on a busy 2-core machine a cold start of either process can take tens of seconds.
-        wait_until(lambda: httpx.get(f"{bridge_url}/api/health", timeout=2).status_code == 200,
-                   timeout=120, message="the bridge to answer")
-        wait_until(lambda: httpx.get(f"{web_url}/api/health", timeout=2).status_code == 200,
-                   timeout=120, message="the web server to answer")
+        processes.wait_answering(f"{bridge_url}/api/health", timeout=120, process=stack.processes["bridge"],
+                                 log_path=log_dir / "bridge.log", name="the bridge")
+        processes.wait_answering(f"{web_url}/api/health", timeout=120, process=stack.processes["web"],
+                                 log_path=log_dir / "web.log", name="the web server")
     except AssertionError:
         stack.stop_all()
         raise

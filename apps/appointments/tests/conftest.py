@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from apps.appointments.tests.factories import AppointmentTypeFactory, PatientFactory, ProviderFactory
+from apps.appointments.tests.factories import AppointmentTypeFactory, ProviderFactory
+from apps.patients.tests.factories import PatientFactory
 
 
 @pytest.fixture

@@ -4,18 +4,7 @@ import factory
 
 from apps.appointments.models import Appointment, AppointmentType, Provider, TimeOff, WorkingHours
 from apps.organizations.tests.factories import OrganizationFactory
-from apps.patients.models import Patient
-
-
-class PatientFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Patient
-
-    organization = factory.SubFactory(OrganizationFactory)
-    document_number = factory.Sequence(lambda n: f"{10_000_000 + n}")
-    first_name = factory.Faker("first_name", locale="es_CO")
-    last_name = factory.Faker("last_name", locale="es_CO")
-    phone = factory.Sequence(lambda n: f"+57300{n:07d}")
+from apps.patients.tests.factories import PatientFactory
 
 
 class ProviderFactory(factory.django.DjangoModelFactory):

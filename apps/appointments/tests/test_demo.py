@@ -27,9 +27,9 @@ def test_seed_demo_books_visits_today_and_tomorrow_for_the_demo_patients(organiz
 
     from apps.accounts.tests.factories import UserFactory
     from apps.appointments.demo import seed_demo_data
-    from apps.appointments.tests.factories import PatientFactory
     from apps.organizations.models import Role
     from apps.organizations.services import membership_set
+    from apps.patients.tests.factories import PatientFactory
 
     for email in ("optometra@opticaapp.local", "optometra2@opticaapp.local"):
         membership_set(user=UserFactory(email=email), organization=organization, role=Role.OPTOMETRIST)

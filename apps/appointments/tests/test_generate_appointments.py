@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.appointments.models import Appointment, AppointmentStatus, Provider
-from apps.appointments.tests.factories import PatientFactory
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,10 @@ import pytest
 
 from apps.appointments.models import EventSource
 from apps.appointments.services import appointment_book, appointment_move
-from apps.appointments.tests.factories import AppointmentTypeFactory, PatientFactory, ProviderFactory
+from apps.appointments.tests.factories import AppointmentTypeFactory, ProviderFactory
 from apps.common.exceptions import ApplicationError
 from apps.organizations.tests.factories import OrganizationFactory
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 

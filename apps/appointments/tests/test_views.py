@@ -9,7 +9,8 @@ from django.utils import timezone
 from apps.appointments.models import Appointment, AppointmentStatus, EventSource
 from apps.appointments.services import appointment_confirmation_set
 from apps.appointments.tests.conftest import bogota
-from apps.appointments.tests.factories import AppointmentFactory, PatientFactory, ProviderFactory
+from apps.appointments.tests.factories import AppointmentFactory, ProviderFactory
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 

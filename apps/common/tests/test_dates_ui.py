@@ -33,9 +33,9 @@ def test_the_today_page_in_english_has_no_spanish_date_words(staff_client):
 def test_a_reminder_to_an_english_speaking_patient_writes_the_date_in_english(organization):
     from apps.appointments.tests.factories import AppointmentFactory
     from apps.notifications.rendering import context_for
-    from apps.notifications.tests.factories import ConsentingPatientFactory
+    from apps.patients.tests.factories import PatientFactory
 
-    patient = ConsentingPatientFactory(organization=organization, preferred_language="en")
+    patient = PatientFactory(consenting=True, organization=organization, preferred_language="en")
     appointment = AppointmentFactory(organization=organization, patient=patient,
                                      start=dt.datetime(2031, 3, 4, 15, tzinfo=dt.UTC))
     context = context_for(organization=organization, patient=patient, appointment=appointment, language="en")

@@ -7,8 +7,9 @@ from django.utils import timezone
 from apps.appointments.models import AppointmentStatus, CancelledBy, ConfirmationStatus
 from apps.appointments.tests.factories import AppointmentFactory
 from apps.dashboard import selectors
-from apps.inbox.tests.factories import OutboundMessageFactory, linked_session
+from apps.inbox.tests.factories import linked_session
 from apps.notifications.models import MessageKind, MessageStatus
+from apps.notifications.tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def test_confirmations_for_a_day(organization):
 
 
 def _reminder(organization, appointment, status):
-    return OutboundMessageFactory(organization=organization, patient=appointment.patient, appointment=appointment,
+    return MessageFactory(organization=organization, patient=appointment.patient, appointment=appointment,
                                   kind=MessageKind.REMINDER, appointment_start=appointment.start, status=status)
 
 

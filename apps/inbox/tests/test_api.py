@@ -1,10 +1,10 @@
 import pytest
 from django.utils import timezone
 
-from apps.appointments.tests.factories import PatientFactory
 from apps.inbox.models import Conversation
-from apps.inbox.tests.factories import InboundMessageFactory
 from apps.notifications.models import Message
+from apps.notifications.tests.factories import MessageFactory
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def conversation(organization):
     patient = PatientFactory(organization=organization, whatsapp_consent=True, whatsapp_consent_at=timezone.now())
-    InboundMessageFactory(organization=organization, patient=patient, body="hola")
+    MessageFactory(inbound=True, organization=organization, patient=patient, body="hola")
     return patient
 
 

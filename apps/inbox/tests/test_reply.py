@@ -1,12 +1,13 @@
 import pytest
 from django.utils import timezone
 
-from apps.appointments.tests.factories import PatientFactory
 from apps.common.exceptions import ApplicationError
 from apps.inbox import services
 from apps.inbox.models import Conversation
-from apps.inbox.tests.factories import CannedReplyFactory, InboundMessageFactory, linked_session
+from apps.inbox.tests.factories import CannedReplyFactory, linked_session
 from apps.notifications.models import Direction, Message, MessageKind, MessageStatus
+from apps.notifications.tests.factories import MessageFactory
+from apps.patients.tests.factories import PatientFactory
 from apps.whatsapp.models import SessionStatus
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def _conversation(organization, **patient_fields):
     patient = PatientFactory(organization=organization, whatsapp_consent=True, whatsapp_consent_at=timezone.now(),
                              **patient_fields)
-    InboundMessageFactory(organization=organization, patient=patient)
+    MessageFactory(inbound=True, organization=organization, patient=patient)
     return Conversation.objects.get(organization=organization, patient=patient)
 
 
@@ -33,7 +34,7 @@ def test_a_reply_is_queued_as_a_message_before_it_is_sent(organization, staff_us
 
 
 def test_a_reply_to_an_unknown_number_goes_to_that_number(organization, staff_user, whatsapp_linked):
-    InboundMessageFactory(organization=organization, patient=None, phone="+573007654321")
+    MessageFactory(inbound=True, organization=organization, patient=None, phone="+573007654321")
     conversation = Conversation.objects.get(organization=organization)
 
     message = services.conversation_reply(conversation=conversation, body="¿Con quién hablo?", user=staff_user)
@@ -104,7 +105,7 @@ def test_a_reply_to_a_shared_number_that_said_stop_is_refused(organization, staf
     PatientFactory(organization=organization, phone="+573007654321", whatsapp_opted_out=True,
                    whatsapp_opted_out_at=timezone.now())
     PatientFactory(organization=organization, phone="+573007654321")
-    InboundMessageFactory(organization=organization, patient=None, phone="+573007654321")
+    MessageFactory(inbound=True, organization=organization, patient=None, phone="+573007654321")
     conversation = Conversation.objects.get(organization=organization)
     with pytest.raises(ApplicationError, match="STOP"):
         services.conversation_reply(conversation=conversation, body="Hola", user=staff_user)

@@ -7,9 +7,9 @@ from django.urls import reverse
 from apps.common.exceptions import ApplicationError
 from apps.inbox import services
 from apps.inbox.models import Conversation
-from apps.inbox.tests.factories import InboundMessageFactory
 from apps.inbox.tests.test_reply import _conversation
 from apps.notifications.models import AttachmentKind, Message, MessageStatus
+from apps.notifications.tests.factories import MessageFactory
 from apps.notifications.tests.test_media import PDF, png
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_a_wrong_or_oversized_file_is_refused_in_the_reply_box(staff_client, org
 
 
 def test_a_file_to_an_unknown_number_is_refused(staff_user, organization, whatsapp_linked):
-    InboundMessageFactory(organization=organization, patient=None, phone="+573007654321")
+    MessageFactory(inbound=True, organization=organization, patient=None, phone="+573007654321")
     conversation = Conversation.objects.get(organization=organization)
     with pytest.raises(ApplicationError) as exc:
         services.conversation_reply(conversation=conversation, body="", user=staff_user,

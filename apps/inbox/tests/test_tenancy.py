@@ -3,10 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from apps.appointments.tests.factories import PatientFactory
 from apps.inbox import selectors
 from apps.inbox.models import Conversation
-from apps.inbox.tests.factories import CannedReplyFactory, InboundMessageFactory
+from apps.inbox.tests.factories import CannedReplyFactory
+from apps.notifications.tests.factories import MessageFactory
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -14,14 +15,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def theirs(other_organization):
     patient = PatientFactory(organization=other_organization, first_name="Ajena")
-    InboundMessageFactory(organization=other_organization, patient=patient, body="secreto de B")
+    MessageFactory(inbound=True, organization=other_organization, patient=patient, body="secreto de B")
     # Same phone as ours, other clinic: still another conversation.
-    InboundMessageFactory(organization=other_organization, patient=None, phone="+573009990000")
+    MessageFactory(inbound=True, organization=other_organization, patient=None, phone="+573009990000")
     return Conversation.objects.filter(organization=other_organization).first()
 
 
 def test_the_list_and_the_count_show_only_our_conversations(staff_client, organization, theirs):
-    InboundMessageFactory(organization=organization, patient=None, phone="+573009990000")
+    MessageFactory(inbound=True, organization=organization, patient=None, phone="+573009990000")
 
     page = staff_client.get(reverse("inbox"), {"filter": "all"})
 
@@ -59,7 +60,7 @@ def test_another_clinics_canned_replies_are_invisible(staff_client, other_organi
 
 
 def test_the_api_lists_only_our_conversations_and_404s_theirs(staff_api, organization, theirs):
-    InboundMessageFactory(organization=organization, body="nuestro")
+    MessageFactory(inbound=True, organization=organization, body="nuestro")
     listing = staff_api.get("/api/conversations/").json()
     assert [c["last_body"] for c in listing["results"]] == ["nuestro"]
     assert staff_api.get(f"/api/conversations/{theirs.pk}/").status_code == 404

@@ -5,10 +5,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.appointments.models import ConfirmationStatus
-from apps.appointments.tests.factories import AppointmentFactory, PatientFactory
+from apps.appointments.tests.factories import AppointmentFactory
 from apps.inbox.models import CannedReply, Conversation, ConversationState
-from apps.inbox.tests.factories import CannedReplyFactory, InboundMessageFactory
+from apps.inbox.tests.factories import CannedReplyFactory
 from apps.notifications.models import Direction, Message
+from apps.notifications.tests.factories import MessageFactory
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def _conversation(organization, **patient_fields):
     patient = PatientFactory(organization=organization, whatsapp_consent=True, whatsapp_consent_at=timezone.now(),
                              **patient_fields)
-    InboundMessageFactory(organization=organization, patient=patient, body="¿A qué hora abren?")
+    MessageFactory(inbound=True, organization=organization, patient=patient, body="¿A qué hora abren?")
     return Conversation.objects.get(organization=organization, patient=patient)
 
 
@@ -180,7 +182,7 @@ def test_the_inbox_speaks_spanish_by_default(staff_client, organization, setting
 
 
 def test_the_unread_endpoint_answers_the_badge_text(staff_client, organization, other_organization):
-    InboundMessageFactory(organization=other_organization)
+    MessageFactory(inbound=True, organization=other_organization)
     assert staff_client.get(reverse("inbox-unread")).content == b""
     _conversation(organization)
     assert staff_client.get(reverse("inbox-unread")).content == b"1"

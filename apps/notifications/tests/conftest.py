@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from apps.appointments.services import appointment_book
-from apps.notifications.tests.factories import AppointmentTypeFactory, ConsentingPatientFactory, ProviderFactory
+from apps.notifications.tests.factories import AppointmentTypeFactory, ProviderFactory
+from apps.patients.tests.factories import PatientFactory
 from apps.whatsapp.tests.conftest import bridge_settings, live_bridge, make_bridge, make_web, make_worker  # noqa: F401
 
 BOGOTA = dt.timezone(dt.timedelta(hours=-5))
@@ -22,7 +23,7 @@ def exam(organization):
 
 @pytest.fixture
 def patient(organization):
-    return ConsentingPatientFactory(organization=organization, first_name="Juan", last_name="Pérez",
+    return PatientFactory(consenting=True, organization=organization, first_name="Juan", last_name="Pérez",
                                     phone="+573001234567")
 
 

@@ -3,24 +3,32 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from apps.appointments.tests.factories import AppointmentTypeFactory, PatientFactory, ProviderFactory
+from apps.appointments.tests.factories import AppointmentTypeFactory, ProviderFactory
 from apps.notifications.models import Direction, Message, MessageKind, MessageStatus
+from apps.organizations.tests.factories import OrganizationFactory
+from apps.patients.tests.factories import PatientFactory
 
-__all__ = ["AppointmentTypeFactory", "ConsentingPatientFactory", "MessageFactory", "ProviderFactory"]
-
-
-class ConsentingPatientFactory(PatientFactory):
-    whatsapp_consent = True
-    whatsapp_consent_at = factory.LazyFunction(timezone.now)
-    whatsapp_consent_source = "in_person"
+__all__ = ["AppointmentTypeFactory", "MessageFactory", "ProviderFactory"]
 
 
 class MessageFactory(factory.django.DjangoModelFactory):
+    """The one factory of Message: a text sent to a consenting patient five minutes ago.
+    `inbound=True`: the patient's message, as the event receiver stores it."""
+
     class Meta:
         model = Message
 
-    organization = factory.SubFactory("apps.organizations.tests.factories.OrganizationFactory")
-    patient = factory.SubFactory(ConsentingPatientFactory, organization=factory.SelfAttribute("..organization"))
+    class Params:
+        inbound = factory.Trait(
+            direction=Direction.INBOUND,
+            status=MessageStatus.RECEIVED,
+            body=factory.Sequence(lambda n: f"Hola, una pregunta {n}"),
+            sent_at=None,
+            received_at=factory.LazyFunction(timezone.now),
+        )
+
+    organization = factory.SubFactory(OrganizationFactory)
+    patient = factory.SubFactory(PatientFactory, consenting=True, organization=factory.SelfAttribute("..organization"))
     direction = Direction.OUTBOUND
     kind = MessageKind.FREE_TEXT
     phone = factory.LazyAttribute(lambda o: o.patient.phone if o.patient else "+573001110000")

@@ -3,7 +3,8 @@
 import pytest
 
 from apps.notifications.models import Message
-from apps.notifications.tests.factories import ConsentingPatientFactory, MessageFactory
+from apps.notifications.tests.factories import MessageFactory
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_another_clinic_s_message_is_404(staff_api, other_organization):
 
 
 def test_sending_a_free_text_message(staff_api, organization):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     resp = staff_api.post(URL, {"patient": patient.pk, "body": "Sus lentes llegaron"}, format="json")
     assert resp.status_code == 201
     assert resp.json()["status"] == "queued"
@@ -44,11 +45,11 @@ def test_sending_a_free_text_message(staff_api, organization):
 
 def test_a_send_to_another_clinic_s_patient_is_404_and_bad_input_names_the_field(staff_api, organization,
                                                                                  other_organization):
-    theirs = ConsentingPatientFactory(organization=other_organization)
+    theirs = PatientFactory(consenting=True, organization=other_organization)
     assert staff_api.post(URL, {"patient": theirs.pk, "body": "hola"}, format="json").status_code == 404
     resp = staff_api.post(URL, {"patient": "abc"}, format="json")
     assert resp.status_code == 400 and set(resp.json()["fields"]) == {"patient", "body"}
-    opted_out = ConsentingPatientFactory(organization=organization, whatsapp_opted_out=True)
+    opted_out = PatientFactory(consenting=True, organization=organization, whatsapp_opted_out=True)
     resp = staff_api.post(URL, {"patient": opted_out.pk, "body": "hola"}, format="json")
     assert resp.status_code == 400 and "patient" in resp.json()["fields"]
     assert not Message.objects.exists()

@@ -12,7 +12,7 @@ from apps.notifications.reminders import reminder_dispatch, reminders_plan_for_a
 from apps.notifications.services import notification_settings_update
 from apps.notifications.tests.conftest import local
 from apps.whatsapp.client import BridgeClient
-from apps.whatsapp.tests.processes import Blackhole, wait_until
+from tests.processes import Blackhole, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

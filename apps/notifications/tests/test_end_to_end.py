@@ -14,9 +14,9 @@ from apps.appointments.models import AppointmentStatus, CancelledBy, Confirmatio
 from apps.notifications.models import AlertKind, Message, MessageKind, MessageStatus, Reminder, StaffAlert
 from apps.notifications.tasks import dispatch_due_reminders
 from apps.notifications.tests.conftest import local
-from apps.notifications.tests.factories import ConsentingPatientFactory
+from apps.patients.tests.factories import PatientFactory
 from apps.whatsapp.models import WhatsAppSession
-from apps.whatsapp.tests.processes import wait_until
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,7 +64,7 @@ def test_link_remind_confirm_and_cancel_by_whatsapp(admin_client, organization, 
     make_worker(bridge_url=live_bridge.url)
 
     # 1. A booking gets its reminder at the lead time; "1" confirms.
-    juan = ConsentingPatientFactory(organization=organization, first_name="Juan", phone="+573001234567")
+    juan = PatientFactory(consenting=True, organization=organization, first_name="Juan", phone="+573001234567")
     first = book(local(4, 10), who=juan)
     due = reminder_due(first)
     assert due.due_at <= first.start
@@ -91,7 +91,7 @@ def test_link_remind_confirm_and_cancel_by_whatsapp(admin_client, organization, 
     assert f'data-message="{reply.pk}"' in html
 
     # 2. Another appointment answered "2": cancelled by the patient, with an alert for staff.
-    ana = ConsentingPatientFactory(organization=organization, first_name="Ana", phone="+573007654321")
+    ana = PatientFactory(consenting=True, organization=organization, first_name="Ana", phone="+573007654321")
     second = book(local(5, 15), who=ana)
     due = reminder_due(second)
     run_clock_at(due.due_at)
@@ -115,7 +115,7 @@ def test_on_the_sandbox_typing_1_answers_the_last_reminder_sent_to_the_number(ad
     """The sandbox has native buttons, so a typed "1" reaches Django with no button id: the last menu rules."""
     link_by_qr(admin_client)
     make_worker(bridge_url=live_bridge.url)
-    juan = ConsentingPatientFactory(organization=organization, first_name="Juan", phone="+573001234567")
+    juan = PatientFactory(consenting=True, organization=organization, first_name="Juan", phone="+573001234567")
     earlier, later = book(local(4, 10), who=juan), book(local(5, 10), who=juan)
     for appointment in (earlier, later):
         run_clock_at(reminder_due(appointment).due_at)

@@ -30,10 +30,11 @@ from apps.notifications.reminders import reminders_plan_for_appointment
 from apps.notifications.services import notification_settings_update
 from apps.notifications.tasks import dispatch_due_reminders
 from apps.notifications.tests.conftest import local
-from apps.notifications.tests.factories import AppointmentTypeFactory, ConsentingPatientFactory, ProviderFactory
+from apps.notifications.tests.factories import AppointmentTypeFactory, ProviderFactory
 from apps.organizations.tests.factories import OrganizationFactory
+from apps.patients.tests.factories import PatientFactory
 from apps.whatsapp.models import WhatsAppSession
-from apps.whatsapp.tests.processes import DedicatedPostgres, wait_until
+from tests.processes import DedicatedPostgres, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,7 +80,7 @@ class FanOut:
             provider = ProviderFactory(organization=clinic)
             exam = AppointmentTypeFactory(organization=clinic)
             for n in range(self.per_clinic):
-                patient = ConsentingPatientFactory(organization=clinic, phone=f"+5730012{index}{n:04d}")
+                patient = PatientFactory(consenting=True, organization=clinic, phone=f"+5730012{index}{n:04d}")
                 appointment = appointment_book(organization=clinic, patient=patient, provider=provider,
                                                appointment_type=exam, start=local(3, 6) + dt.timedelta(hours=n),
                                                override=True)

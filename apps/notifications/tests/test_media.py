@@ -11,8 +11,8 @@ from PIL import Image
 from apps.common.exceptions import ApplicationError
 from apps.notifications.models import AttachmentKind, Message, MessageAttachment, MessageKind, MessageStatus
 from apps.notifications.services import message_send_media
-from apps.notifications.tests.factories import ConsentingPatientFactory, MessageFactory
-from apps.patients.tests.factories import PrescriptionFactory
+from apps.notifications.tests.factories import MessageFactory
+from apps.patients.tests.factories import PatientFactory, PrescriptionFactory
 from apps.whatsapp.events import events_process
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def stored_files(settings) -> list:
 
 def test_a_file_is_in_the_ledger_and_stored_under_its_clinic_before_the_send_job_runs(
         organization, staff_user, settings, django_capture_on_commit_callbacks):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     with django_capture_on_commit_callbacks() as callbacks:
         message = message_send_media(organization=organization, patient=patient, content=png(),
                                      filename="../../etc/montura roja.png", content_type="image/png",
@@ -51,7 +51,7 @@ def test_a_file_is_in_the_ledger_and_stored_under_its_clinic_before_the_send_job
 
 
 def test_the_kind_comes_from_the_content_and_a_pdf_is_a_document(organization):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     message = message_send_media(organization=organization, patient=patient, content=PDF, filename="receta.pdf",
                                  content_type="application/octet-stream")
     assert (message.attachment.kind, message.attachment.mime_type) == (AttachmentKind.DOCUMENT, "application/pdf")
@@ -65,7 +65,7 @@ def test_the_kind_comes_from_the_content_and_a_pdf_is_a_document(organization):
 ])
 def test_wrong_content_is_refused_naming_the_file_and_nothing_is_stored(organization, settings, content,
                                                                         content_type, kind):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     with pytest.raises(ApplicationError) as exc:
         message_send_media(organization=organization, patient=patient, content=content, filename="x",
                            content_type=content_type, kind=kind)
@@ -76,7 +76,7 @@ def test_wrong_content_is_refused_naming_the_file_and_nothing_is_stored(organiza
 
 def test_an_oversized_file_is_refused_and_nothing_is_stored(organization, settings):
     settings.WHATSAPP_MEDIA_MAX_BYTES = 1000
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     with pytest.raises(ApplicationError, match="1000") as exc:
         message_send_media(organization=organization, patient=patient, content=png() + b"\0" * 2000, filename="big.png",
                            content_type="image/png")
@@ -85,9 +85,9 @@ def test_an_oversized_file_is_refused_and_nothing_is_stored(organization, settin
 
 
 def test_consent_and_stop_are_respected(organization, other_organization):
-    stopped = ConsentingPatientFactory(organization=organization, whatsapp_opted_out=True)
-    no_consent = ConsentingPatientFactory(organization=organization, whatsapp_consent=False)
-    theirs = ConsentingPatientFactory(organization=other_organization)
+    stopped = PatientFactory(consenting=True, organization=organization, whatsapp_opted_out=True)
+    no_consent = PatientFactory(organization=organization)
+    theirs = PatientFactory(consenting=True, organization=other_organization)
     for patient in (stopped, no_consent, theirs):
         with pytest.raises(ApplicationError) as exc:
             message_send_media(organization=organization, patient=patient, content=PDF, filename="r.pdf",
@@ -97,7 +97,7 @@ def test_consent_and_stop_are_respected(organization, other_organization):
 
 
 def test_staff_upload_a_file_from_the_patient_page(staff_client, organization):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     resp = staff_client.post(reverse("patient-whatsapp-send-file", args=[patient.pk]), {
         "content": SimpleUploadedFile("foto.png", png(), content_type="image/png"), "caption": "Su montura"})
     assert resp.status_code == 200 and "whatsapp-file-sent" in resp.content.decode()
@@ -106,7 +106,7 @@ def test_staff_upload_a_file_from_the_patient_page(staff_client, organization):
 
 
 def test_a_bad_upload_gets_a_form_error_on_the_file_field(staff_client, organization, settings):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     url = reverse("patient-whatsapp-send-file", args=[patient.pk])
     resp = staff_client.post(url, {"content": SimpleUploadedFile("virus.pdf", b"MZ\x90\x00 not a pdf",
                                                                  content_type="application/pdf")})
@@ -119,7 +119,7 @@ def test_a_bad_upload_gets_a_form_error_on_the_file_field(staff_client, organiza
 
 
 def test_another_clinics_patient_cannot_be_sent_a_file(staff_client, other_organization):
-    theirs = ConsentingPatientFactory(organization=other_organization)
+    theirs = PatientFactory(consenting=True, organization=other_organization)
     url = reverse("patient-whatsapp-send-file", args=[theirs.pk])
     assert staff_client.get(url).status_code == 404
     resp = staff_client.post(url, {"content": SimpleUploadedFile("a.png", png(), content_type="image/png")})
@@ -127,7 +127,7 @@ def test_another_clinics_patient_cannot_be_sent_a_file(staff_client, other_organ
 
 
 def test_staff_send_the_prescription_pdf(staff_client, organization, optometrist):
-    rx = PrescriptionFactory(patient=ConsentingPatientFactory(organization=organization, first_name="Lucía"),
+    rx = PrescriptionFactory(patient=PatientFactory(consenting=True, organization=organization, first_name="Lucía"),
                              status="final", prescriber=optometrist, issued_on=dt.date(2026, 11, 20),
                              finalized_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC), notes="Uso permanente · 2 años")
     resp = staff_client.post(reverse("prescription-send-whatsapp", args=[rx.pk]))
@@ -142,15 +142,15 @@ def test_staff_send_the_prescription_pdf(staff_client, organization, optometrist
 
 
 def test_a_draft_or_another_clinics_prescription_is_not_sent(staff_client, organization, other_organization):
-    draft = PrescriptionFactory(patient=ConsentingPatientFactory(organization=organization))
-    theirs = PrescriptionFactory(patient=ConsentingPatientFactory(organization=other_organization))
+    draft = PrescriptionFactory(patient=PatientFactory(consenting=True, organization=organization))
+    theirs = PrescriptionFactory(patient=PatientFactory(consenting=True, organization=other_organization))
     assert staff_client.post(reverse("prescription-send-whatsapp", args=[draft.pk])).status_code == 302
     assert staff_client.post(reverse("prescription-send-whatsapp", args=[theirs.pk])).status_code == 404
     assert not Message.objects.exists()
 
 
 def test_a_file_is_served_only_to_its_own_clinic_after_login(client, staff_client, organization, other_user):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     message = message_send_media(organization=organization, patient=patient, content=png(), filename="a.png",
                                  content_type="image/png")
     url = reverse("message-attachment", args=[message.attachment.pk])
@@ -166,7 +166,7 @@ def test_a_file_is_served_only_to_its_own_clinic_after_login(client, staff_clien
 
 
 def test_a_document_is_always_downloaded_never_rendered(staff_client, organization):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     message = message_send_media(organization=organization, patient=patient, content=PDF, filename="r.pdf",
                                  content_type="application/pdf")
     resp = staff_client.get(reverse("message-attachment", args=[message.attachment.pk]))
@@ -182,7 +182,7 @@ def _inbound(organization, data: dict, event_id: str = "ev-1"):
 
 def test_an_inbound_file_waits_in_the_inbox_until_it_is_fetched(staff_client, organization,
                                                                 django_capture_on_commit_callbacks):
-    ConsentingPatientFactory(organization=organization, phone="+573001234567")
+    PatientFactory(consenting=True, organization=organization, phone="+573001234567")
     media = {"id": "m1", "kind": "image", "mime_type": "image/png", "filename": "foto.png", "size": 70,
              "sha256": "ab", "voice": False}
     with django_capture_on_commit_callbacks() as callbacks:

@@ -9,10 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from apps.notifications.models import AttachmentKind, Message, MessageAttachment, MessageStatus
-from apps.notifications.tests.factories import ConsentingPatientFactory
 from apps.notifications.tests.test_media import png
-from apps.patients.tests.factories import PrescriptionFactory
-from apps.whatsapp.tests.processes import API_KEY, wait_until
+from apps.patients.tests.factories import PatientFactory, PrescriptionFactory
+from tests.processes import API_KEY, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +29,7 @@ def test_staff_send_the_prescription_pdf_and_a_photo_and_the_phone_gets_both(
         staff_client, organization, optometrist, live_bridge, make_worker):
     live_bridge.link(organization.pk)
     make_worker(bridge_url=live_bridge.url)
-    patient = ConsentingPatientFactory(organization=organization, phone="+573001234567")
+    patient = PatientFactory(consenting=True, organization=organization, phone="+573001234567")
     rx = PrescriptionFactory(patient=patient, status="final", prescriber=optometrist, issued_on=dt.date(2026, 11, 20),
                              finalized_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
 
@@ -55,7 +54,7 @@ def test_staff_send_the_prescription_pdf_and_a_photo_and_the_phone_gets_both(
 def test_a_patient_photo_and_voice_note_arrive_in_the_inbox(staff_client, organization, live_bridge, make_worker):
     live_bridge.link(organization.pk)
     make_worker(bridge_url=live_bridge.url)
-    patient = ConsentingPatientFactory(organization=organization, phone="+573001234567", first_name="Marta")
+    patient = PatientFactory(consenting=True, organization=organization, phone="+573001234567", first_name="Marta")
     photo = png("blue")
     live_bridge.reply(organization.pk, patient.phone, text="¿Esta montura?", media={
         "kind": "image", "mime_type": "image/png", "filename": "montura.png",

@@ -9,7 +9,7 @@ from apps.notifications.models import Message, MessageKind, MessageStatus
 from apps.notifications.notices import appointment_notice_queue
 from apps.notifications.services import notification_settings_update
 from apps.notifications.tests.conftest import BOGOTA, local
-from apps.notifications.tests.factories import ConsentingPatientFactory
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def test_in_quiet_hours_a_notice_waits_for_the_end_of_them(organization, book, n
 
 
 def test_a_patient_without_consent_gets_no_notice(organization, book, notices_on):
-    patient = ConsentingPatientFactory(organization=organization, whatsapp_consent=False)
+    patient = PatientFactory(organization=organization)
     appointment = book(dt.datetime(2031, 3, 5, 15, tzinfo=BOGOTA), who=patient)
     assert notice(appointment, "booked") == (None, None)
 

@@ -10,7 +10,7 @@ from apps.notifications.models import Message, MessageKind, MessageStatus, Remin
 from apps.notifications.reminders import reminders_plan_for_appointment
 from apps.notifications.services import notification_settings_update
 from apps.notifications.tests.conftest import local
-from apps.notifications.tests.factories import ConsentingPatientFactory
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +104,7 @@ def test_resend_after_a_sent_reminder_adds_one_more_message(staff_client, organi
 
 
 def test_a_patient_without_consent_cannot_be_reminded_and_the_page_says_why(staff_client, organization, book):
-    patient = ConsentingPatientFactory(organization=organization, whatsapp_consent=False)
+    patient = PatientFactory(organization=organization)
     appointment = book(local(monday_after(3), 10), who=patient)
 
     html = panel(staff_client, appointment)
@@ -141,7 +141,7 @@ def test_another_clinic_s_appointment_reminders_are_404(staff_client, other_orga
 
     theirs = book(local(5, 10), org=other_organization, prov=ProviderFactory(organization=other_organization),
                   kind=AppointmentTypeFactory(organization=other_organization),
-                  who=ConsentingPatientFactory(organization=other_organization))
+                  who=PatientFactory(consenting=True, organization=other_organization))
     assert staff_client.get(reverse("appointment-reminders", args=[theirs.pk])).status_code == 404
     assert staff_client.post(reverse("appointment-reminder-send", args=[theirs.pk])).status_code == 404
     assert staff_client.get(reverse("patient-reminders", args=[theirs.patient_id])).status_code == 404

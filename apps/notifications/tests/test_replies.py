@@ -13,8 +13,8 @@ from apps.notifications.outbox import reminder_message_queue
 from apps.notifications.replies import inbound_receive, normalize
 from apps.notifications.services import notification_settings_update
 from apps.notifications.tests.conftest import local
-from apps.notifications.tests.factories import ConsentingPatientFactory
 from apps.notifications.tests.reply_table import REPLIES
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,7 @@ def test_anything_else_is_stored_for_staff(organization, patient, pending):
 
 
 def test_a_shared_phone_matches_the_patient_with_the_pending_confirmation(organization, patient, pending):
-    sibling = ConsentingPatientFactory(organization=organization, first_name="Sara", phone=patient.phone)
+    sibling = PatientFactory(consenting=True, organization=organization, first_name="Sara", phone=patient.phone)
     appointment = pending(who=sibling)
     receive(organization, patient.phone, "1")
     appointment.refresh_from_db()
@@ -108,7 +108,7 @@ def test_a_shared_phone_matches_the_patient_with_the_pending_confirmation(organi
 
 
 def test_a_shared_phone_with_two_pending_confirmations_asks_staff_to_choose(organization, patient, pending):
-    sibling = ConsentingPatientFactory(organization=organization, first_name="Sara", phone=patient.phone)
+    sibling = PatientFactory(consenting=True, organization=organization, first_name="Sara", phone=patient.phone)
     mine, theirs = pending(), pending(who=sibling, start=local(3, 11))
     inbound = receive(organization, patient.phone, "1")
     mine.refresh_from_db()
@@ -119,7 +119,7 @@ def test_a_shared_phone_with_two_pending_confirmations_asks_staff_to_choose(orga
 
 
 def test_stop_opts_out_every_patient_on_the_phone_and_start_opts_back_in(organization, patient):
-    sibling = ConsentingPatientFactory(organization=organization, phone=patient.phone)
+    sibling = PatientFactory(consenting=True, organization=organization, phone=patient.phone)
     assert receive(organization, patient.phone, "STOP").kind == MessageKind.OPT_OUT
     patient.refresh_from_db()
     sibling.refresh_from_db()
@@ -137,7 +137,7 @@ def test_the_same_inbound_message_twice_is_stored_once(organization, patient):
 
 
 def test_a_reply_only_reaches_its_own_clinic(organization, other_organization, patient, book):
-    theirs = ConsentingPatientFactory(organization=other_organization, phone=patient.phone)
+    theirs = PatientFactory(consenting=True, organization=other_organization, phone=patient.phone)
     appointment = book(local(3, 10))
     appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.REQUESTED,
                                  source=EventSource.SYSTEM)
@@ -236,7 +236,7 @@ def test_a_quoted_reminder_is_the_one_answered(organization, patient, pending):
 
 
 def test_on_a_shared_phone_1_answers_the_patient_whose_reminder_came_last(organization, patient, pending):
-    sibling = ConsentingPatientFactory(organization=organization, phone=patient.phone, first_name="Ana")
+    sibling = PatientFactory(consenting=True, organization=organization, phone=patient.phone, first_name="Ana")
     mine, theirs = pending(start=local(5, 10)), pending(who=sibling, start=local(3, 11))
     sent_reminder(mine, "wa-out-1")
     sent_reminder(theirs, "wa-out-2")

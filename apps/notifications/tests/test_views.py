@@ -13,7 +13,8 @@ from apps.notifications.models import (
     StaffAlert,
 )
 from apps.notifications.services import notification_settings_get, staff_alert_raise
-from apps.notifications.tests.factories import ConsentingPatientFactory, MessageFactory
+from apps.notifications.tests.factories import MessageFactory
+from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -154,7 +155,7 @@ def test_the_patient_fragments_are_scoped(staff_client, organization, other_orga
 
 def test_staff_send_a_free_text_message_from_the_patient_page(staff_client, staff_user, organization,
                                                               django_capture_on_commit_callbacks):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     with django_capture_on_commit_callbacks() as callbacks:
         resp = staff_client.post(reverse("patient-whatsapp-send", args=[patient.pk]),
                                  {"body": "Sus gafas están listas"})
@@ -173,7 +174,7 @@ def test_staff_send_a_free_text_message_from_the_patient_page(staff_client, staf
 ])
 def test_a_manual_send_that_cannot_go_names_the_reason_and_saves_nothing(staff_client, organization, patient_kwargs,
                                                                          body):
-    patient = ConsentingPatientFactory(organization=organization, **patient_kwargs)
+    patient = PatientFactory(consenting=True, organization=organization, **patient_kwargs)
     resp = staff_client.post(reverse("patient-whatsapp-send", args=[patient.pk]), {"body": body})
     assert resp.status_code == 400
     assert resp.context["form"].errors
@@ -195,10 +196,10 @@ def test_open_alerts_are_listed_and_can_be_marked_handled(admin_client, admin_us
 
 
 def test_the_send_box_explains_why_a_patient_cannot_be_written_to(staff_client, organization):
-    patient = ConsentingPatientFactory(organization=organization, whatsapp_opted_out=True)
+    patient = PatientFactory(consenting=True, organization=organization, whatsapp_opted_out=True)
     html = staff_client.get(reverse("patient-whatsapp-send", args=[patient.pk])).content.decode()
     assert 'id="whatsapp-send-blocked"' in html and "<form" not in html
-    ready = ConsentingPatientFactory(organization=organization)
+    ready = PatientFactory(consenting=True, organization=organization)
     html = staff_client.get(reverse("patient-whatsapp-send", args=[ready.pk])).content.decode()
     assert "<form" in html
 

@@ -6,7 +6,8 @@ from apps.notifications.models import NotificationSettings
 from apps.notifications.services import notification_settings_get
 from apps.orders.models import LineKind, OrderStatus
 from apps.orders.services import order_create, order_line_add, order_status_change
-from apps.orders.tests.factories import FinalPrescriptionFactory, LabFactory
+from apps.orders.tests.factories import LabFactory
+from apps.patients.tests.factories import PrescriptionFactory
 from apps.whatsapp.tests.conftest import bridge_settings, live_bridge, make_bridge, make_worker  # noqa: F401
 
 PESOS = 100  # COP minor units per peso
@@ -19,7 +20,7 @@ def lab(organization):
 
 @pytest.fixture
 def prescription(organization):
-    return FinalPrescriptionFactory(patient__organization=organization, patient__first_name="Juan",
+    return PrescriptionFactory(final=True, patient__organization=organization, patient__first_name="Juan",
                                     patient__last_name="Pérez", patient__phone="+573001234567")
 
 

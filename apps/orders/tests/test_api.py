@@ -3,7 +3,8 @@
 import pytest
 
 from apps.orders.models import Lab, Order, OrderLine, Payment
-from apps.orders.tests.factories import FinalPrescriptionFactory, LabFactory
+from apps.orders.tests.factories import LabFactory
+from apps.patients.tests.factories import PrescriptionFactory
 from conftest import api_client_for
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +78,7 @@ def test_bad_input_answers_400_naming_the_field_and_saves_nothing(staff_api, mak
 
 
 def test_an_order_from_another_clinics_prescription_is_refused(staff_api, other_organization):
-    foreign = FinalPrescriptionFactory(patient__organization=other_organization)
+    foreign = PrescriptionFactory(final=True, patient__organization=other_organization)
 
     response = staff_api.post("/api/orders/", {"prescription": foreign.pk}, format="json")
 

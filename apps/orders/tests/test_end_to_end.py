@@ -15,7 +15,7 @@ from apps.orders.services import order_receipt_send, order_status_change, paymen
 from apps.orders.tests.conftest import PESOS
 from apps.recalls.models import Recall
 from apps.recalls.services import recall_send_whatsapp, recalls_generate
-from apps.whatsapp.tests.processes import wait_until
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

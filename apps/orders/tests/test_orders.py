@@ -26,7 +26,7 @@ from apps.orders.services import (
     shop_settings_update,
 )
 from apps.orders.tests.conftest import PESOS
-from apps.orders.tests.factories import FinalPrescriptionFactory, LabFactory
+from apps.orders.tests.factories import LabFactory
 from apps.patients.models import PrescriptionKind, PrescriptionStatus
 from apps.patients.tests.factories import PrescriptionFactory
 
@@ -51,13 +51,13 @@ def test_orders_are_numbered_per_clinic(organization, other_organization, prescr
     first = order_create(organization=organization, prescription=prescription, data={"lab": lab})
     second = order_create(organization=organization, prescription=prescription, data={"lab": lab})
     elsewhere = order_create(organization=other_organization,
-                             prescription=FinalPrescriptionFactory(patient__organization=other_organization))
+                             prescription=PrescriptionFactory(final=True, patient__organization=other_organization))
 
     assert (first.number, second.number, elsewhere.number) == (1, 2, 1)
 
 
 def test_a_contact_lens_prescription_makes_a_contact_lens_order(organization):
-    rx = FinalPrescriptionFactory(patient__organization=organization, kind=PrescriptionKind.CONTACT_LENS,
+    rx = PrescriptionFactory(final=True, patient__organization=organization, kind=PrescriptionKind.CONTACT_LENS,
                                   od_base_curve="8.6", od_diameter="14.2")
 
     order = order_create(organization=organization, prescription=rx, data={"contact_lens_product": "Acuvue Oasys"})
@@ -66,7 +66,7 @@ def test_a_contact_lens_prescription_makes_a_contact_lens_order(organization):
 
 
 def test_another_clinics_prescription_is_refused_and_nothing_is_saved(organization, other_organization):
-    foreign = FinalPrescriptionFactory(patient__organization=other_organization)
+    foreign = PrescriptionFactory(final=True, patient__organization=other_organization)
 
     with pytest.raises(ApplicationError) as refused:
         order_create(organization=organization, prescription=foreign)

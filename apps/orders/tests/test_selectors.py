@@ -9,7 +9,8 @@ from apps.orders.models import Order, OrderStatus
 from apps.orders.selectors import cash_report, orders_by_status, orders_overdue_at_lab, revenue_by_day
 from apps.orders.services import payment_record
 from apps.orders.tests.conftest import PESOS, local_noon
-from apps.orders.tests.factories import FinalPrescriptionFactory, LabFactory
+from apps.orders.tests.factories import LabFactory
+from apps.patients.tests.factories import PrescriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def test_another_clinics_money_is_not_counted(organization, other_organization, 
     from apps.orders.services import order_create, order_line_add
 
     theirs = order_create(organization=other_organization,
-                          prescription=FinalPrescriptionFactory(patient__organization=other_organization))
+                          prescription=PrescriptionFactory(final=True, patient__organization=other_organization))
     order_line_add(order=theirs, kind="frame", description="Montura", unit_price=1_000_000)
     payment_record(order=theirs, amount=1_000_000, method="cash")
     today = timezone.now().astimezone(organization.zone).date()
@@ -60,7 +61,7 @@ def test_orders_past_their_promised_date_at_the_lab_are_overdue(organization, ma
 def test_the_overdue_list_is_the_clinics_own(organization, other_organization):
     from apps.orders.services import order_create, order_line_add, order_status_change
 
-    rx = FinalPrescriptionFactory(patient__organization=other_organization)
+    rx = PrescriptionFactory(final=True, patient__organization=other_organization)
     theirs = order_create(organization=other_organization, prescription=rx,
                           data={"lab": LabFactory(organization=other_organization),
                                 "promised_date": dt.date(2020, 1, 1)})

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
+from apps.common.jobs import task_configure
 from apps.common.validation import unstorable_text_error
 from apps.organizations.models import Organization
 from apps.patients.audit import snapshot
@@ -106,9 +107,7 @@ def patient_import_preview(*, organization: Organization, actor, upload) -> Pati
 
 
 def _defer(task_name: str, patient_import_id: int) -> None:
-    from apps.patients import tasks
-
-    getattr(tasks, task_name).defer(import_id=patient_import_id)
+    task_configure(task_name).defer(import_id=patient_import_id)
 
 
 def patient_import_start(*, organization: Organization, actor, upload) -> PatientImport:
@@ -116,7 +115,7 @@ def patient_import_start(*, organization: Organization, actor, upload) -> Patien
     patient_import = PatientImport.objects.create(
         organization=organization, created_by=actor, filename=upload.name[:255], status=PatientImportStatus.CHECKING,
         content=upload.read())
-    transaction.on_commit(partial(_defer, "check_patient_import", patient_import.pk))
+    transaction.on_commit(partial(_defer, "patients.check_import", patient_import.pk))
     return patient_import
 
 
@@ -159,7 +158,7 @@ def patient_import_confirm_start(*, patient_import: PatientImport, actor) -> Pat
     patient_import.confirmed_by = actor
     patient_import.progress_done, patient_import.progress_total = 0, len(patient_import.importable_rows)
     patient_import.save(update_fields=["status", "confirmed_by", "progress_done", "progress_total", "updated_at"])
-    transaction.on_commit(partial(_defer, "run_patient_import", patient_import.pk))
+    transaction.on_commit(partial(_defer, "patients.run_import", patient_import.pk))
     return patient_import
 
 

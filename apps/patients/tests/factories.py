@@ -1,15 +1,27 @@
+import datetime as dt
+
 import factory
 from django.utils import timezone
 
 from apps.accounts.tests.factories import UserFactory
 from apps.organizations.models import Role
 from apps.organizations.tests.factories import MembershipFactory, OrganizationFactory
-from apps.patients.models import ConsentSource, Patient, Prescription, PrescriptionStatus, Visit
+from apps.patients.models import ConsentSource, Patient, Prescription, PrescriptionKind, PrescriptionStatus, Visit
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
+    """The one factory of Patient (every app's tests use it). Like the model, no WhatsApp consent unless
+    asked for: `PatientFactory(consenting=True)` consented in person just now."""
+
     class Meta:
         model = Patient
+
+    class Params:
+        consenting = factory.Trait(
+            whatsapp_consent=True,
+            whatsapp_consent_at=factory.LazyFunction(timezone.now),
+            whatsapp_consent_source=ConsentSource.IN_PERSON,
+        )
 
     organization = factory.SubFactory(OrganizationFactory)
     document_type = "CC"
@@ -17,9 +29,6 @@ class PatientFactory(factory.django.DjangoModelFactory):
     first_name = "María José"
     last_name = factory.Iterator(["Peña Gómez", "Rodríguez Díaz", "Muñoz Ospina", "Castaño Ruiz"])
     phone = factory.Sequence(lambda n: f"+57300{1000000 + n}")
-    whatsapp_consent = True
-    whatsapp_consent_at = factory.LazyFunction(timezone.now)
-    whatsapp_consent_source = ConsentSource.IN_PERSON
 
 
 def optometrist_of(organization):
@@ -30,7 +39,7 @@ class VisitFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Visit
 
-    patient = factory.SubFactory(PatientFactory)
+    patient = factory.SubFactory(PatientFactory, consenting=True)
     organization = factory.SelfAttribute("patient.organization")
     optometrist = factory.LazyAttribute(lambda o: optometrist_of(o.organization))
     reason = "Control anual"
@@ -38,10 +47,25 @@ class VisitFactory(factory.django.DjangoModelFactory):
 
 
 class PrescriptionFactory(factory.django.DjangoModelFactory):
+    """The one factory of Prescription: a draft. `final=True`: one in force, with monocular PDs, as an
+    optometrist leaves it after finalizing."""
+
     class Meta:
         model = Prescription
 
-    patient = factory.SubFactory(PatientFactory)
+    class Params:
+        final = factory.Trait(
+            kind=PrescriptionKind.SPECTACLES,
+            status=PrescriptionStatus.FINAL,
+            prescriber=factory.LazyAttribute(lambda o: optometrist_of(o.organization)),
+            finalized_at=factory.LazyFunction(timezone.now),
+            issued_on=factory.LazyFunction(lambda: dt.date.today()),
+            pd=None,
+            od_pd="31.5",
+            os_pd="32.0",
+        )
+
+    patient = factory.SubFactory(PatientFactory, consenting=True)
     organization = factory.SelfAttribute("patient.organization")
     status = PrescriptionStatus.DRAFT
     od_sphere = "-1.25"

@@ -142,7 +142,7 @@ def test_addenda_are_append_only(visit, optometrist):
 
 
 def test_can_receive_whatsapp_needs_phone_consent_no_opt_out_and_active(organization):
-    patient = PatientFactory.build(organization=organization)
+    patient = PatientFactory.build(organization=organization, consenting=True)
     assert patient.can_receive_whatsapp
     for change in ({"phone": ""}, {"whatsapp_consent": False}, {"whatsapp_opted_out": True}, {"is_active": False}):
-        assert not PatientFactory.build(organization=organization, **change).can_receive_whatsapp
+        assert not PatientFactory.build(organization=organization, consenting=True, **change).can_receive_whatsapp

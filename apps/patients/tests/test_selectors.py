@@ -10,11 +10,11 @@ pytestmark = pytest.mark.django_db
 def people(organization):
     return {
         "jose": PatientFactory(organization=organization, first_name="José", last_name="Peña Gómez",
-                               document_number="1020304050", phone="+573001234567"),
+                               document_number="1020304050", phone="+573001234567", consenting=True),
         "maria": PatientFactory(organization=organization, first_name="MARÍA", last_name="Núñez",
-                                document_number="52123456", phone="+573109876543"),
+                                document_number="52123456", phone="+573109876543", consenting=True),
         "andres": PatientFactory(organization=organization, first_name="Andrés", last_name="Ibáñez",
-                                 document_number="AB998877", phone="+573157778899"),
+                                 document_number="AB998877", phone="+573157778899", consenting=True),
     }
 
 

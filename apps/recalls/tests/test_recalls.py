@@ -15,11 +15,10 @@ from apps.inbox.selectors import conversation_list
 from apps.notifications.models import Message, MessageKind, NotificationSettings
 from apps.notifications.replies import inbound_receive
 from apps.notifications.services import notification_settings_get
-from apps.notifications.tests.factories import ConsentingPatientFactory
 from apps.orders.models import OrderStatus
 from apps.orders.services import order_create, order_status_change
-from apps.orders.tests.factories import FinalPrescriptionFactory
 from apps.patients.models import PrescriptionKind
+from apps.patients.tests.factories import PatientFactory, PrescriptionFactory
 from apps.recalls.models import Recall, RecallKind, RecallRule, RecallStatus
 from apps.recalls.selectors import recall_conversion
 from apps.recalls.services import (
@@ -46,7 +45,7 @@ def exam(organization):
 
 @pytest.fixture
 def patient(organization):
-    return ConsentingPatientFactory(organization=organization, first_name="Lucía", phone="+573005550104")
+    return PatientFactory(consenting=True, organization=organization, first_name="Lucía", phone="+573005550104")
 
 
 @pytest.fixture
@@ -96,7 +95,7 @@ def test_an_exam_a_year_ago_makes_an_annual_recall(organization, patient, examin
 
 def test_a_recent_exam_or_a_booking_ahead_makes_none(organization, patient, examined, provider, exam):
     examined(patient, days_ago=100)
-    coming = ConsentingPatientFactory(organization=organization)
+    coming = PatientFactory(consenting=True, organization=organization)
     examined(coming, days_ago=400)
     appointment_book(organization=organization, patient=coming, provider=provider, appointment_type=exam,
                      start=timezone.now() + dt.timedelta(days=5), override=True)
@@ -129,7 +128,7 @@ def test_the_database_holds_one_recall_per_patient_per_rule_period(organization,
 def test_a_contact_lens_order_makes_a_renewal_recall_after_the_clinics_months(organization, patient):
     rule = next(r for r in recall_rules_get(organization=organization) if r.kind == RecallKind.CONTACT_LENS_RENEWAL)
     recall_rule_update(rule=rule, data={"months": 3})
-    rx = FinalPrescriptionFactory(patient=patient, kind=PrescriptionKind.CONTACT_LENS)
+    rx = PrescriptionFactory(final=True, patient=patient, kind=PrescriptionKind.CONTACT_LENS)
     order = order_create(organization=organization, prescription=rx)
     type(order).objects.filter(pk=order.pk).update(created_at=timezone.now() - dt.timedelta(days=95))
 
@@ -140,7 +139,7 @@ def test_a_contact_lens_order_makes_a_renewal_recall_after_the_clinics_months(or
 
 
 def test_a_cancelled_contact_lens_order_or_a_disabled_rule_makes_none(organization, patient, examined):
-    rx = FinalPrescriptionFactory(patient=patient, kind=PrescriptionKind.CONTACT_LENS)
+    rx = PrescriptionFactory(final=True, patient=patient, kind=PrescriptionKind.CONTACT_LENS)
     order = order_create(organization=organization, prescription=rx)
     order_status_change(order=order, to_status=OrderStatus.CANCELLED)
     type(order).objects.filter(pk=order.pk).update(created_at=timezone.now() - dt.timedelta(days=400))
@@ -216,8 +215,7 @@ def test_the_recall_message_is_sent_once_and_never_without_consent(organization,
 
     with pytest.raises(ApplicationError) as again:
         recall_send_whatsapp(recall=recall)
-    silent = ConsentingPatientFactory(organization=organization, whatsapp_consent=False, whatsapp_consent_at=None,
-                                      whatsapp_consent_source="")
+    silent = PatientFactory(organization=organization)
     examined(silent, days_ago=380)
     recalls_generate(organization=organization)
     with pytest.raises(ApplicationError) as no_consent:
@@ -229,7 +227,7 @@ def test_the_recall_message_is_sent_once_and_never_without_consent(organization,
 
 def test_conversion_counts_booked_recalls(organization, patient, examined):
     examined(patient, days_ago=370)
-    other = ConsentingPatientFactory(organization=organization)
+    other = PatientFactory(consenting=True, organization=organization)
     examined(other, days_ago=380)
     recalls_generate(organization=organization)
     first, second = Recall.objects.order_by("pk")

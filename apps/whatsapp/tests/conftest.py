@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from apps.whatsapp.tests.processes import (
+from tests.processes import (
     API_KEY,
     EVENTS_SECRET,
     BridgeProcess,

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.whatsapp.client import BridgeClient, BridgeRejected, BridgeUnavailable, SessionNotReady
-from apps.whatsapp.tests.processes import free_port
+from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from apps.appointments.models import ConfirmationStatus
 from apps.notifications.models import Message, MessageKind, MessageStatus, MessageTemplate, Reminder
 from apps.notifications.tasks import dispatch_due_reminders
 from apps.notifications.tests.conftest import book, exam, local, patient, provider  # noqa: F401
-from apps.notifications.tests.factories import ConsentingPatientFactory
+from apps.patients.tests.factories import PatientFactory
 from apps.whatsapp.models import WhatsAppSession
-from apps.whatsapp.tests.processes import wait_until
+from tests.processes import wait_until
 from whatsapp_bridge.tests.graph_server import status_error
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,7 +107,7 @@ def test_remind_by_template_then_the_tap_confirms_and_statuses_arrive(admin_clie
     connect(admin_client)
     assert map_reminder_template(admin_client).status_code == 302
     make_worker(bridge_url=cloud_bridge.url)
-    juan = ConsentingPatientFactory(organization=organization, first_name="Juan", phone="+573001234567")
+    juan = PatientFactory(consenting=True, organization=organization, first_name="Juan", phone="+573001234567")
     appointment = book(local(4, 10), who=juan)
     due = wait_until(lambda: Reminder.objects.filter(appointment=appointment, status="pending").first(),
                      message="the planned reminder")
@@ -154,7 +154,7 @@ def test_free_text_outside_the_window_fails_with_a_reason_and_nothing_reaches_me
                                                                                    make_worker):
     connect(admin_client)
     make_worker(bridge_url=cloud_bridge.url)
-    ana = ConsentingPatientFactory(organization=organization, first_name="Ana", phone="+573007654321")
+    ana = PatientFactory(consenting=True, organization=organization, first_name="Ana", phone="+573007654321")
     resp = admin_client.post(reverse("patient-whatsapp-send", args=[ana.pk]), {"body": "¿Puede venir hoy?"})
     assert resp.status_code == 200
     message = Message.objects.get(patient=ana)

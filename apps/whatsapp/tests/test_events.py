@@ -11,9 +11,10 @@ from django.db import connection
 from django.urls import reverse
 
 from apps.notifications.models import AlertKind, Message, MessageKind, MessageStatus, StaffAlert
-from apps.notifications.tests.factories import ConsentingPatientFactory, MessageFactory
+from apps.notifications.tests.factories import MessageFactory
+from apps.patients.tests.factories import PatientFactory
 from apps.whatsapp.models import ProcessedEvent, WhatsAppSession
-from apps.whatsapp.tests.processes import EVENTS_SECRET
+from tests.processes import EVENTS_SECRET
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,7 @@ def test_a_malformed_event_is_rejected_with_its_reason_and_the_rest_of_the_batch
 
 
 def test_an_inbound_message_with_nul_characters_applies_cleanly_with_the_rest_of_the_batch(client, organization):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     poisoned = event(organization, "message.inbound", message_id="wa-nul", **{"from": patient.phone},
                      text="Hola\u0000 mundo", button_id=None, push_name="Ju\u0000an", timestamp=0)
     after = status_event(organization, "connected")
@@ -98,7 +99,7 @@ def test_an_inbound_message_with_nul_characters_applies_cleanly_with_the_rest_of
 
 
 def test_an_event_that_fails_unexpectedly_is_recorded_as_rejected_and_never_blocks_the_others(client, organization):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     with connection.cursor() as cursor:
         # The database refuses this one row, as it would a value it cannot store.
         cursor.execute("""
@@ -140,7 +141,7 @@ def test_the_event_receiver_answers_plain_http_when_https_redirects_are_on(clien
 
 
 def test_an_event_delivered_twice_is_applied_once(client, organization):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(consenting=True, organization=organization)
     inbound = event(organization, "message.inbound", message_id="wa-1", **{"from": patient.phone}, text="Hola",
                     button_id=None, push_name="Juan", timestamp=0)
     assert post(client, [inbound]).json() == {"applied": 1, "accepted": [inbound["id"]], "rejected": []}
@@ -239,7 +240,7 @@ def _two_reminded_appointments(organization):
     from apps.appointments.services import appointment_confirmation_set
     from apps.appointments.tests.factories import AppointmentFactory
 
-    patient = ConsentingPatientFactory(organization=organization, phone="+573001234567")
+    patient = PatientFactory(consenting=True, organization=organization, phone="+573001234567")
     appointments, reminders = [], []
     for days, bridge_id in ((3, "WA-OUT-1"), (5, "WA-OUT-2")):
         # After the events' timestamp (2031-03-01), which is the moment the reply was written.
@@ -291,3 +292,31 @@ def test_the_relink_alert_says_why_in_words_and_closes_itself_once_linked_again(
 def test_an_unknown_reason_code_is_never_shown_raw(organization):
     session = WhatsAppSession(organization=organization, status="failed", reason="stream_error_515")
     assert "stream_error_515" not in session.reason_display
+
+
+def test_an_event_type_nobody_handles_is_accepted_and_ignored(client, organization, monkeypatch):
+    from apps.whatsapp import events
+
+    monkeypatch.setattr(events, "_handlers", {})  # as if no app had registered a message.status handler
+    sent = MessageFactory(organization=organization, bridge_message_id="wa-ignored", status=MessageStatus.SENT)
+    status = event(organization, "message.status", message_id="wa-ignored", status="read")
+    assert post(client, [status]).json() == {"applied": 1, "accepted": [status["id"]], "rejected": []}
+    sent.refresh_from_db()
+    assert sent.status == MessageStatus.SENT
+
+
+def test_a_handler_s_refusal_settles_the_event_and_only_the_session_type_is_kept_by_whatsapp(
+        client, organization, monkeypatch):
+    from apps.common.exceptions import ApplicationError
+    from apps.whatsapp import events
+
+    def refuse(*, organization, data, at):
+        raise ApplicationError("not now")
+
+    monkeypatch.setattr(events, "_handlers", {})
+    events.event_handler_register(event_type="message.inbound", handler=refuse)
+    inbound = event(organization, "message.inbound", message_id="wa-refused", **{"from": "+573001112233"}, text="1")
+    assert post(client, [inbound]).json() == {"applied": 1, "accepted": [inbound["id"]], "rejected": []}
+    assert ProcessedEvent.objects.get(event_id=inbound["id"]).rejected_reason == ""
+    with pytest.raises(ValueError):
+        events.event_handler_register(event_type="session.status", handler=refuse)

@@ -7,7 +7,7 @@ import requests
 from django.urls import reverse
 
 from apps.whatsapp.models import WhatsAppSession
-from apps.whatsapp.tests.processes import free_port, wait_until
+from tests.processes import free_port, wait_until
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ import pytest
 import requests
 
 from apps.notifications.models import Direction, Message, MessageStatus
-from apps.notifications.tests.factories import ConsentingPatientFactory
 from apps.organizations.services import api_token_obtain
+from apps.patients.tests.factories import PatientFactory
 from apps.whatsapp.models import WhatsAppSession
 from apps.whatsapp.services import session_link_start
-from apps.whatsapp.tests.processes import wait_until
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,7 @@ def test_link_send_receipt_and_reply_with_the_readme_production_settings(organiz
     assert bridge.api("GET", "/api/health").json()["events"]["config_error"] is None
 
     make_worker(bridge_url=bridge.url, env={"DJANGO_DEBUG": "0"})
-    patient = ConsentingPatientFactory(organization=organization, phone="+573001234567")
+    patient = PatientFactory(consenting=True, organization=organization, phone="+573001234567")
     token = api_token_obtain(user=admin_user, organization_id=organization.pk)
     sent = requests.post(f"{web.url}/api/messages/", json={"patient": patient.pk, "body": "Sus gafas están listas"},
                          headers={**THROUGH_NGINX, "Authorization": f"Token {token.key}"}, timeout=10)

@@ -1,4 +1,9 @@
-"""The real bridge and the real procrastinate worker as subprocesses, for tests that need them."""
+"""The one harness that runs the system's real processes (bridge, worker, gunicorn) for tests and benchmarks.
+
+Used by the apps' tests (pytest-django), the browser tests (tests/browser/stack.py) and the benchmarks
+(bench/common.py). Nothing here needs Django configured at import time. The bridge's own suite
+(whatsapp_bridge/tests) keeps its own helpers: it never imports the Django side.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
-from django.conf import settings
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "django-test-bridge-key"
 EVENTS_SECRET = "django-test-events-secret"
+
+BRIDGE_COMMAND = (sys.executable, "-m", "whatsapp_bridge")
+WEB_COMMAND = (str(Path(sys.executable).parent / "gunicorn"), "opticaapp.wsgi:application",
+               "-c", "deploy/gunicorn.conf.py")
 
 FAST_BRIDGE = {
     "BRIDGE_SEND_MIN_GAP_MS": "0",
@@ -31,16 +39,27 @@ FAST_BRIDGE = {
 }
 
 
+# --- ports, polling, processes -------------------------------------------------------------------------
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, message: str = "condition", *,
+               ignore: tuple[type[BaseException], ...] = ()):
+    """`condition()`'s first truthy value; AssertionError after `timeout` seconds.
+
+    An exception of a type in `ignore` counts as "not yet"; any other propagates at once.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except ignore:
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
@@ -48,32 +67,116 @@ def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, message:
         time.sleep(interval)
 
 
-def _stop(proc: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-def _wait_answering(proc: subprocess.Popen, url: str, log_path: Path, name: str, timeout: float) -> None:
+def wait_answering(url: str, *, timeout: float = 60.0, process: subprocess.Popen | None = None,
+                   log_path: Path | None = None, name: str = "the process") -> None:
     """Until `url` answers without a server error; the process's log when it exits first."""
 
     def answering():
-        if proc.poll() is not None:
-            raise AssertionError(f"{name} exited:\n{log_path.read_text()}")
+        if process is not None and process.poll() is not None:
+            log = log_path.read_text(errors="replace") if log_path is not None else ""
+            raise AssertionError(f"{name} exited:\n{log}")
         try:
             return requests.get(url, timeout=2, allow_redirects=False).status_code < 500
         except requests.RequestException:
             return False
 
-    wait_until(answering, timeout, message=f"{name} health")
+    wait_until(answering, timeout, 0.2, message=f"{name} to answer at {url}")
 
 
-class BridgeProcess:
+def process_start(args, *, env: dict, log_path: Path, truncate: bool = False) -> subprocess.Popen:
+    """`args` run from the repository root, stdout and stderr into `log_path` (appended unless `truncate`)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "wb" if truncate else "ab")  # noqa: SIM115 - closed by process_stop
+    process = subprocess.Popen(list(args), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process.log_file = log
+    return process
+
+
+def process_stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
+    """Signal, wait, kill if it lingers; a process already gone (or None) is left as it is."""
+    if process is None:
+        return
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+    log = getattr(process, "log_file", None)
+    if log is not None:
+        log.close()
+
+
+def manage(env: dict, *args: str, timeout: float = 300) -> str:
+    """`manage.py <args>` in `env`; its stdout, or RuntimeError with what it printed."""
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+# --- databases ------------------------------------------------------------------------------------------
+
+
+def connect_kwargs(url: str, dbname: str) -> dict:
+    """psycopg.connect() arguments for database `dbname` on the server `url` names."""
+    parts = urlsplit(url)
+    # Not parts.hostname: it lower-cases, and a percent-encoded socket directory is case-sensitive.
+    hostport = parts.netloc.rsplit("@", 1)[-1]
+    host, _, port = hostport.rpartition(":") if not hostport.startswith("[") and ":" in hostport else (hostport, "", "")
+    return {
+        "host": unquote(host),
+        "port": int(port or 5432),
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+        "dbname": dbname,
+        "autocommit": True,
+    }
+
+
+def database_url_for(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(path=f"/{quote(dbname)}").geturl()
+
+
+def recreate_database(url: str, dbname: str) -> None:
+    import psycopg
+
+    with psycopg.connect(**connect_kwargs(url, "postgres")) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+
+
+def database_url(settings_dict: dict) -> str:
+    """The URL of a Django DATABASES entry (pytest-django's test database), for a subprocess."""
+    user = settings_dict.get("USER") or "postgres"
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    if host.startswith("/"):
+        # A unix socket directory (the embedded PostgreSQL of `make test`) travels percent-encoded.
+        return f"postgres://{user}{password}@{quote(host, safe='')}/{settings_dict['NAME']}"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+# --- the processes of the apps' tests (pytest-django's database, the sandbox bridge) ---------------------
+
+
+class _Process:
+    proc: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        process_stop(self.proc)
+        self.proc = None
+
+    def kill(self) -> None:
+        process_stop(self.proc, signal.SIGKILL)
+        self.proc = None
+
+
+class BridgeProcess(_Process):
     """`python -m whatsapp_bridge` with the sandbox engine on a free loopback port."""
 
     def __init__(self, data_dir: Path, *, events_url: str = "", port: int | None = None, env: dict | None = None):
@@ -95,19 +198,10 @@ class BridgeProcess:
                    BRIDGE_DATA_DIR=str(self.data_dir), BRIDGE_SANDBOX="1", BRIDGE_EVENTS_SECRET=EVENTS_SECRET,
                    BRIDGE_EVENTS_URL=self.events_url, PYTHONUNBUFFERED="1")
         env.update(self.extra_env)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen([sys.executable, "-m", "whatsapp_bridge"], cwd=REPO_ROOT, env=env,
-                                     stdout=log, stderr=log)
-        _wait_answering(self.proc, f"{self.url}/api/health", self.log_path, "bridge", 30)
+        self.proc = process_start(BRIDGE_COMMAND, env=env, log_path=self.log_path)
+        wait_answering(f"{self.url}/api/health", timeout=30, process=self.proc, log_path=self.log_path,
+                       name="bridge")
         return self
-
-    def stop(self) -> None:
-        _stop(self.proc)
-        self.proc = None
-
-    def kill(self) -> None:
-        _stop(self.proc, signal.SIGKILL)
-        self.proc = None
 
     # the sandbox, as the patient's phone and as the clinic's phone scanning the QR
 
@@ -139,18 +233,7 @@ class BridgeProcess:
         return resp.json()
 
 
-def database_url(settings_dict: dict) -> str:
-    user = settings_dict.get("USER") or "postgres"
-    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
-    host = settings_dict.get("HOST") or "127.0.0.1"
-    if host.startswith("/"):
-        # A unix socket directory (the embedded PostgreSQL of `make test`) travels percent-encoded.
-        return f"postgres://{user}{password}@{quote(host, safe='')}/{settings_dict['NAME']}"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
-
-
-class WorkerProcess:
+class WorkerProcess(_Process):
     """`manage.py worker` on the test database, sending through `bridge_url`."""
 
     def __init__(self, log_dir: Path, *, database_url: str, bridge_url: str, env: dict | None = None,
@@ -162,6 +245,8 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
+        from django.conf import settings
+
         env = dict(os.environ)
         env.update(DATABASE_URL=self.database_url, DJANGO_SECRET_KEY="test", DJANGO_DEBUG="1",
                    WHATSAPP_BRIDGE_URL=self.bridge_url, WHATSAPP_BRIDGE_API_KEY=API_KEY,
@@ -169,21 +254,11 @@ class WorkerProcess:
                    WHATSAPP_SEND_RETRY_MAX_SECONDS="2", WHATSAPP_BRIDGE_TIMEOUT="5", DATABASE_CONN_MAX_AGE="0",
                    PYTHONUNBUFFERED="1", MEDIA_ROOT=str(settings.MEDIA_ROOT))
         env.update(self.extra_env)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=REPO_ROOT,
-                                     env=env, stdout=log, stderr=log)
+        self.proc = process_start((sys.executable, "manage.py", "worker"), env=env, log_path=self.log_path)
         return self
 
-    def stop(self) -> None:
-        _stop(self.proc)
-        self.proc = None
 
-    def kill(self) -> None:
-        _stop(self.proc, signal.SIGKILL)
-        self.proc = None
-
-
-class WebProcess:
+class WebProcess(_Process):
     """gunicorn with the project's config (deploy/gunicorn.conf.py) on a free loopback port."""
 
     def __init__(self, log_dir: Path, *, database_url: str, env: dict | None = None, port: int | None = None):
@@ -209,16 +284,9 @@ class WebProcess:
                    DATABASE_CONN_MAX_AGE="0", PYTHONUNBUFFERED="1",
                    STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage")
         env.update(self.extra_env)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "opticaapp.wsgi:application",
-                                      "-c", "deploy/gunicorn.conf.py"], cwd=REPO_ROOT, env=env, stdout=log,
-                                     stderr=log)
-        _wait_answering(self.proc, f"{self.url}/health", self.log_path, "web", 60)
+        self.proc = process_start(WEB_COMMAND, env=env, log_path=self.log_path)
+        wait_answering(f"{self.url}/health", timeout=60, process=self.proc, log_path=self.log_path, name="web")
         return self
-
-    def stop(self) -> None:
-        _stop(self.proc)
-        self.proc = None
 
 
 class DedicatedPostgres:
