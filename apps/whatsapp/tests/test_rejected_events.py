@@ -8,7 +8,7 @@ from django.db import connection
 from django.urls import reverse
 
 from apps.notifications.models import Message
-from apps.notifications.tests.factories import ConsentingPatientFactory
+from apps.patients.tests.factories import PatientFactory
 from apps.whatsapp.models import ProcessedEvent
 from apps.whatsapp.tests.test_events import event, post
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _secret(settings):
-    from apps.whatsapp.tests.processes import EVENTS_SECRET
+    from tests.processes import EVENTS_SECRET
 
     settings.WHATSAPP_EVENTS_SECRET = EVENTS_SECRET
 
@@ -53,7 +53,7 @@ def replay(*args) -> str:
 
 def test_a_patient_message_that_could_not_be_recorded_is_kept_and_applied_again_after_the_fix(client, organization,
                                                                                                poison):
-    patient = ConsentingPatientFactory(organization=organization)
+    patient = PatientFactory(organization=organization, consenting=True)
     lost = inbound(organization, patient, "veneno")
     assert post(client, [lost]).json()["rejected"][0]["id"] == lost["id"]
     assert ProcessedEvent.objects.get(event_id=lost["id"]).payload["data"]["text"] == "veneno"
@@ -72,8 +72,8 @@ def test_a_patient_message_that_could_not_be_recorded_is_kept_and_applied_again_
 
 
 def test_the_replay_of_one_clinic_leaves_the_others_alone(client, organization, other_organization, poison):
-    ours = inbound(organization, ConsentingPatientFactory(organization=organization), "veneno")
-    theirs = inbound(other_organization, ConsentingPatientFactory(organization=other_organization), "veneno")
+    ours = inbound(organization, PatientFactory(organization=organization, consenting=True), "veneno")
+    theirs = inbound(other_organization, PatientFactory(organization=other_organization, consenting=True), "veneno")
     post(client, [ours])
     post(client, [theirs])
     poison()
@@ -88,15 +88,16 @@ def test_the_replay_of_one_clinic_leaves_the_others_alone(client, organization, 
 
 def test_the_whatsapp_page_tells_the_clinics_managers_how_many_of_their_events_are_waiting(
         client, admin_client, organization, other_organization, poison, settings):
-    from apps.whatsapp.tests.processes import free_port
+    from tests.processes import free_port
 
     settings.WHATSAPP_BRIDGE_URL = f"http://127.0.0.1:{free_port()}"  # the page works with the bridge down
     page = reverse("whatsapp-link")
     assert 'id="rejected-events"' not in admin_client.get(page).content.decode()
 
     for _ in range(2):
-        post(client, [inbound(organization, ConsentingPatientFactory(organization=organization), "veneno")])
-    post(client, [inbound(other_organization, ConsentingPatientFactory(organization=other_organization), "veneno")])
+        post(client, [inbound(organization, PatientFactory(organization=organization, consenting=True), "veneno")])
+    elsewhere = PatientFactory(organization=other_organization, consenting=True)
+    post(client, [inbound(other_organization, elsewhere, "veneno")])
 
     html = admin_client.get(page).content.decode()
     assert 'id="rejected-events"' in html
