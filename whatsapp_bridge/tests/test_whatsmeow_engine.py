@@ -594,11 +594,13 @@ def postgres_store():
 
     import psycopg
 
-    server = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    base, _, _ = url.split("?")[0].rpartition("/")
+    # The server's maintenance database: the one DATABASE_URL names may not exist yet (tests use test_*).
+    server = f"{base}/postgres"
     name = f"bridge_wm_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = server.split("?")[0].rpartition("/")
     # whatsmeow's driver (lib/pq) requires TLS unless told otherwise; the local server has none.
     yield f"{base}/{name}?sslmode=disable"
     with psycopg.connect(server, autocommit=True) as admin:
