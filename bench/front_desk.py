@@ -2,7 +2,8 @@
 
 With 100k patients and a year of appointments for 10 providers (BENCH_FULL=1; 20k patients and
 60 days otherwise): p50/p95 of patient search (accent-free name, document prefix, phone digits)
-and of the all-providers week calendar, with the number of database queries per page, against a
+and of the all-providers week calendar (and, where the week loads a section per provider, of one
+provider's section), with the number of database queries and the bytes of each page, against a
 primary-key fetch (GET /api/patients/<pk>/) on the same server.
 """
 
@@ -35,22 +36,32 @@ busiest = Appointment.objects.filter(organization__slug="bench-front-desk").orde
 import unicodedata
 plain = unicodedata.normalize("NFKD", sample.first_name.split()[0] + " " + sample.last_name.split()[0])
 plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+from django.urls import NoReverseMatch, reverse
 urls = {
     "search_name": "/patients/?q=" + plain.replace(" ", "+"),
     "search_document_prefix": "/patients/?q=" + sample.document_number[:5],
     "search_phone": "/patients/?q=" + sample.phone[-7:],
     "week_calendar_10_providers": "/appointments/calendar/?view=week&date=" + busiest.start.date().isoformat(),
-    "pk_fetch": "/api/patients/%d/" % sample.pk,
 }
+try:  # the week of several providers loads one section per provider (htmx); absent before issue 14
+    urls["week_calendar_one_provider_section"] = (reverse("calendar-provider-week", args=[busiest.provider_id])
+                                                  + "?date=" + busiest.start.date().isoformat())
+except NoReverseMatch:
+    pass
+urls["pk_fetch"] = "/api/patients/%d/" % sample.pk
 client = Client(HTTP_HOST="127.0.0.1")
 client.force_login(get_user_model().objects.get(email="recepcion@bench.local"))
-queries = {}
+# A first request settles the new session (it saves the chosen clinic: three queries the benchmark's
+# own session, made with its clinic, never makes), so that no page's count includes them.
+client.get(urls["pk_fetch"])
+queries, sizes = {}, {}
 for name, url in urls.items():
     with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
+        response = client.get(url, HTTP_HX_REQUEST="true") if "section" in name else client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     queries[name] = len(ctx.captured_queries)
-print(json.dumps({"urls": urls, "queries": queries, "sample_name": plain}))
+    sizes[name] = len(response.content)
+print(json.dumps({"urls": urls, "queries": queries, "bytes": sizes, "sample_name": plain}))
 """
 
 
@@ -73,7 +84,7 @@ def main() -> None:
                 return await client.get(f"{base}{url}", cookies=cookies)
 
             timing = asyncio.run(load(get, REQUESTS, CONCURRENCY))
-            pages[name] = {**timing, "queries": probe["queries"][name]}
+            pages[name] = {**timing, "queries": probe["queries"][name], "bytes": probe["bytes"][name]}
         baseline = pages.pop("pk_fetch")
         for page in pages.values():
             page["p50_vs_pk_fetch"] = round(page["p50_ms"] / baseline["p50_ms"], 2)

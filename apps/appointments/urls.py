@@ -4,6 +4,7 @@ from apps.appointments import views, views_setup
 
 urlpatterns = [
     path("calendar/", views.calendar, name="calendar"),
+    path("calendar/providers/<int:pk>/week/", views.calendar_provider_week, name="calendar-provider-week"),
     path("today/", views.today, name="today"),
     path("new/", views.appointment_create, name="appointment-create"),
     path("slots/", views.appointment_slots, name="appointment-slots"),

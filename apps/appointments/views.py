@@ -98,14 +98,32 @@ def calendar(request):
     first_day = day - dt.timedelta(days=day.weekday()) if view == "week" else day
     provider = _selected_provider(request)
     providers = list(provider_list(organization=request.organization))
-    grid = calendar_build(organization=request.organization, first_day=first_day, view=view, provider=provider,
-                          providers=providers)
-    step = dt.timedelta(days=grid.days)
+    # The week of several providers is one section per provider, each loaded by htmx as it scrolls into
+    # view (calendar_provider_week): ten providers' weeks in one page were ~1 MB of markup.
+    lazy = view == "week" and provider is None and len(providers) > 1
+    grid = None if lazy else calendar_build(organization=request.organization, first_day=first_day, view=view,
+                                            provider=provider, providers=providers)
+    step = dt.timedelta(days=7 if view == "week" else 1)
     return render(request, "appointments/calendar.html", {
-        "grid": grid, "view": view, "day": day, "provider": provider, "providers": providers,
+        "grid": grid, "lazy_providers": providers if lazy else [], "view": view, "day": day,
+        "first_day": first_day, "provider": provider, "providers": providers,
+        "show_provider": view == "week" and provider is None,
         "previous_day": first_day - step, "next_day": first_day + step, "today": _local_today(request),
         "last_day": first_day + step - dt.timedelta(days=1),
     })
+
+
+@role_required()
+@in_clinic_time
+def calendar_provider_week(request, pk):
+    """One provider's week as a calendar section: what the several-providers week loads per provider."""
+    provider = get_scoped_or_404(Provider, request.organization, pk=pk)
+    day = _parse_date(request.GET.get("date"), _local_today(request))
+    first_day = day - dt.timedelta(days=day.weekday())
+    grid = calendar_build(organization=request.organization, first_day=first_day, view="week", provider=provider,
+                          providers=[provider])
+    return render(request, "appointments/_calendar_body.html", {"grid": grid, "view": "week", "provider": provider,
+                                                                 "fragment": True})
 
 
 @role_required()

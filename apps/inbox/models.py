@@ -1,12 +1,18 @@
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from apps.common.models import TimeStampedModel
 from apps.notifications.templating import validate_template_body
 from apps.organizations.models import Organization
+
+# "Never read": the read mark of a conversation nobody opened.
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class ConversationState(models.TextChoices):
@@ -68,6 +74,11 @@ class Conversation(TimeStampedModel):
         indexes = [
             models.Index(F("organization"), F("last_message_at").desc(nulls_last=True), F("id").desc(),
                          name="inbox_conv_org_last_message"),
+            # The unread badge: the clinic's conversations whose latest patient message is unread.
+            models.Index(fields=["organization"], name="inbox_conv_unread",
+                         condition=Q(last_inbound_at__gt=Coalesce(F("last_read_at"), Value(EPOCH)))),
+            # The list's poll: how many conversations and when each last changed, from the index alone.
+            models.Index(fields=["organization", "updated_at"], name="inbox_conv_org_updated"),
         ]
 
     def __str__(self):

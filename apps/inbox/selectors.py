@@ -8,13 +8,16 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    DecimalField,
     Exists,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -22,15 +25,16 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.appointments.models import Appointment, AppointmentStatus
-from apps.inbox.models import CannedReply, Conversation, ConversationState
+from apps.inbox.models import EPOCH, CannedReply, Conversation, ConversationState
 from apps.notifications.models import Direction, Message, MessageKind
 from apps.organizations.models import Membership
 from apps.organizations.scoping import scoped
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Patient messages the system answered by itself ("1", STOP): history, not news for staff.
 HANDLED_KINDS = (MessageKind.REPLY, MessageKind.OPT_OUT, MessageKind.OPT_IN)
 FILTERS = ("open", "mine", "unassigned", "pending", "resolved", "all")
+# A conversation with patient messages nobody has read (index inbox_conv_unread has this condition).
+UNREAD = Q(last_inbound_at__gt=Coalesce(F("last_read_at"), Value(EPOCH)))
 
 
 def _messages_of_outer_conversation() -> QuerySet[Message]:
@@ -56,7 +60,10 @@ def conversation_annotated(queryset: QuerySet[Conversation]) -> QuerySet[Convers
     unread = (inbound.filter(created_at__gt=Coalesce(OuterRef("last_read_at"), Value(EPOCH)))
               .order_by().values("organization_id").annotate(n=Count("id")).values("n"))
     return queryset.annotate(
-        unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+        # Messages are counted only where the row says some are unread (its latest patient message is
+        # newer than its read mark): a read conversation costs no subquery.
+        unread=Case(When(UNREAD, then=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))),
+                    default=Value(0), output_field=IntegerField()),
         effective_state=Case(
             When(~Q(state=ConversationState.OPEN) & Q(last_inbound_at__gt=F("state_changed_at")),
                  then=Value(ConversationState.OPEN)),
@@ -101,8 +108,19 @@ def unread_conversation_count(*, organization) -> int:
     """How many conversations hold patient messages nobody has read: one count over conversations."""
     if organization is None:
         return 0
-    return Conversation.objects.filter(
-        organization=organization, last_inbound_at__gt=Coalesce(F("last_read_at"), Value(EPOCH))).count()
+    return Conversation.objects.filter(UNREAD, organization=organization).count()
+
+
+def conversation_list_version(*, organization) -> str:
+    """Changes whenever any of the clinic's conversations changes, is added or goes away.
+
+    Every write of a conversation moves its `updated_at` (services.py), so the number of rows and
+    the sum of those instants tell a poll whether the list it shows is still current. A sum, not a
+    maximum: a write that commits late with an earlier instant still changes it."""
+    row = Conversation.objects.filter(organization=organization).aggregate(
+        n=Count("id"), at=Sum(Func(F("updated_at"), template="EXTRACT(EPOCH FROM %(expressions)s)",
+                                   output_field=DecimalField())))
+    return f"{row['n']}-{row['at'] or 0}"
 
 
 def next_appointment_for(*, conversation: Conversation, now: dt.datetime | None = None) -> Appointment | None:

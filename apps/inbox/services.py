@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -10,7 +11,7 @@ from apps.appointments.models import ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_cancel, appointment_confirmation_set
 from apps.common.exceptions import ApplicationError
 from apps.inbox.models import CannedReply, Conversation, ConversationState, conversation_key
-from apps.inbox.selectors import HANDLED_KINDS, next_appointment_for
+from apps.inbox.selectors import HANDLED_KINDS, UNREAD, next_appointment_for
 from apps.notifications.eligibility import Purpose, refusal_text, whatsapp_refusal
 from apps.notifications.models import Direction, Message, MessageKind
 from apps.notifications.outbox import MAX_TEXT, free_text_send, message_queue
@@ -35,6 +36,7 @@ SELECT now(), now(), v.organization_id, v.key, v.patient_id, v.phone, v.contact_
 FROM (VALUES {rows}) AS v(organization_id, key, patient_id, phone, contact_name, last_message_at, last_body,
                           last_direction, last_inbound_at)
 ON CONFLICT (organization_id, key) DO UPDATE SET
+    updated_at = clock_timestamp(),
     last_message_at = GREATEST(c.last_message_at, EXCLUDED.last_message_at),
     last_body = CASE WHEN c.last_message_at IS NULL OR EXCLUDED.last_message_at >= c.last_message_at
                      THEN EXCLUDED.last_body ELSE c.last_body END,
@@ -99,8 +101,10 @@ def conversation_refresh_state(*, conversation: Conversation) -> Conversation:
 
 def conversation_mark_read(*, conversation: Conversation, at=None) -> Conversation:
     at = at or timezone.now()
-    # Never backwards, even if two tabs poll at once.
-    Conversation.objects.filter(pk=conversation.pk).exclude(last_read_at__gte=at).update(last_read_at=at)
+    # Never backwards, even if two tabs poll at once. The row counts as changed (updated_at, which the
+    # list's poll watches) only when this read clears unread messages: an open thread polls this.
+    Conversation.objects.filter(pk=conversation.pk).exclude(last_read_at__gte=at).update(
+        last_read_at=at, updated_at=Case(When(UNREAD, then=Value(at)), default=F("updated_at")))
     conversation.last_read_at = max(filter(None, [conversation.last_read_at, at]))
     return conversation
 

@@ -37,10 +37,15 @@ def inbox(request):
     if current not in selectors.FILTERS:
         current = "open"
     query = request.GET.get("q", "")
+    # The list's 4-second poll sends the version of the list it shows (?since=): while no conversation
+    # of the clinic has changed, the answer is an empty 204 and htmx keeps what is on screen.
+    version = selectors.conversation_list_version(organization=request.organization)
+    if request.htmx and request.GET.get("since") == version:
+        return HttpResponse(status=204)
     conversations = selectors.conversation_list(organization=request.organization, user=request.user,
                                                 filter=current, query=query)[:200]
     context = {
-        "conversations": conversations, "current_filter": current, "query": query,
+        "conversations": conversations, "current_filter": current, "query": query, "list_version": version,
         "filters": [(key, FILTER_LABELS[key]) for key in selectors.FILTERS],
     }
     if request.htmx:

@@ -4,14 +4,20 @@ SESSION_KEY = "organization_id"
 
 
 def membership_for_request(request):
+    """The membership the session chose (or the user's first), from one read of all the user's memberships.
+
+    The list stays on the request as `request.memberships` for the organization switcher, so a page
+    reads the user's memberships once."""
     user = request.user
+    request.memberships = None
     if not user.is_authenticated:
         return None
-    membership = selectors.membership_get(user=user, organization_id=request.session.get(SESSION_KEY))
-    if membership is None:
-        membership = selectors.membership_list_for_user(user=user).first()
-        if membership is not None:
-            request.session[SESSION_KEY] = membership.organization_id
+    request.memberships = memberships = list(selectors.membership_list_for_user(user=user))
+    chosen = request.session.get(SESSION_KEY)
+    membership = next((m for m in memberships if chosen is not None and str(m.organization_id) == str(chosen)), None)
+    if membership is None and memberships:
+        membership = memberships[0]
+        request.session[SESSION_KEY] = membership.organization_id
     return membership
 
 

@@ -54,29 +54,31 @@ def patient_search(*, organization: Organization, query: str, include_inactive: 
     if not query:
         return queryset
 
-    words = text_fold(query).split(" ")
-    condition = Q()
-    for word in words:
-        condition &= Q(search_name__contains=word)
+    folded = text_fold(query)
     if _PHONE_OR_DOCUMENT.match(query):
+        # Digits are never in a name: only the document and phone indexes are worth reading.
         compact = re.sub(r"[\s.]", "", query).lower()
-        condition |= Q(document_lower__startswith=compact)
+        condition = Q(document_lower__startswith=compact)
         digits = re.sub(r"\D", "", query)
         e164 = phone_parse(query, region=organization.default_phone_region)
         if e164:
             condition |= Q(phone=e164)
         if len(digits) >= 4:
             condition |= Q(phone__contains=digits)
+        rank = Value(1)
     else:
+        condition = Q()
+        for word in folded.split(" "):
+            condition &= Q(search_name__contains=word)
         condition |= Q(document_lower__startswith=query.lower())
+        # Whole-name prefix matches first, then the usual alphabetical order.
+        rank = Case(When(search_name__startswith=folded, then=Value(0)), default=Value(1),
+                    output_field=IntegerField())
 
-    folded = text_fold(query)
     return (
         queryset.alias(search_name=search_name_expression(), document_lower=Lower("document_number"))
         .filter(condition)
-        # Whole-name prefix matches first, then the usual alphabetical order.
-        .annotate(search_rank=Case(When(search_name__startswith=folded, then=Value(0)), default=Value(1),
-                                   output_field=IntegerField()))
+        .annotate(search_rank=rank)
         .order_by("search_rank", "last_name", "first_name", "pk")
     )
 

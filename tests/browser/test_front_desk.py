@@ -177,6 +177,25 @@ def test_staff_book_an_appointment_from_the_calendar(desk, journey):
     expect(chip).to_have_attribute("data-status", "scheduled")
 
 
+def test_the_week_of_all_providers_loads_each_providers_week_as_it_comes_into_view(desk, journey):
+    appointment_id = journey.book_appointment(desk)
+
+    desk.goto(f"/appointments/calendar/?view=week&date={journey.booking_day().isoformat()}")
+    sections = desk.locator("#provider-weeks section[data-provider-week]")
+    expect(sections.first).to_be_visible()
+    assert sections.count() >= 2  # the demo clinic has two optometrists
+    for index in range(sections.count()):
+        section = sections.nth(index)
+        section.scroll_into_view_if_needed()
+        # Each provider's own week: seven days, free times that book with that provider.
+        expect(section.locator("table.cal-table th[data-day]")).to_have_count(7)
+        provider = section.get_attribute("data-provider-week")
+        expect(section.locator("a[data-free-slot]").first).to_have_attribute(
+            "href", re.compile(rf"provider={provider}$"))
+    expect(desk.locator(f'#provider-weeks [data-appointment-id="{appointment_id}"]')).to_contain_text(
+        journey.patient_name)
+
+
 def test_an_admin_links_whatsapp_by_scanning_the_sandbox_qr(desk, journey):
     journey.link_whatsapp(desk)
 

@@ -1,8 +1,11 @@
 import datetime as dt
 
 from django import template
+from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus
 from apps.appointments.transitions import FRONT_DESK_STATUSES, moves_now
@@ -70,3 +73,74 @@ def local_time(value):
     except (TypeError, ValueError):
         return value
     return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+# The calendar's cells and chips are simple tags rather than includes and nested template tags: a
+# week holds a few hundred of each, and the template engine spent most of the page on them.
+def _hm(moment) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+def _book_url(cell) -> str:
+    start = timezone.localtime(cell.start).strftime("%Y-%m-%dT%H:%M")
+    if cell.free_provider:
+        return format_html("{}?start={}&provider={}", reverse("appointment-create"), start, cell.free_provider.pk)
+    return format_html("{}?start={}", reverse("appointment-create"), start)
+
+
+@register.simple_tag
+def calendar_chip(appointment, show_provider=False):
+    patient, kind = appointment.patient.full_name, appointment.appointment_type.name
+    provider = appointment.provider.display_name
+    return format_html(
+        '<a href="{}" class="appt-chip{}" style="border-left-color: {}"'
+        ' data-appointment-id="{}" data-status="{}" data-confirmation="{}" title="{} · {} · {}">'
+        '<strong>{}–{}</strong> {} <span class="small text-muted">· {}{}</span><br>{} {}</a>',
+        reverse("appointment-detail", args=[appointment.pk]), "" if appointment.is_live else " appt-released",
+        appointment.provider.color, appointment.pk, appointment.status, appointment.confirmation,
+        patient, kind, provider, _hm(appointment.start), _hm(appointment.end), patient, kind,
+        format_html(" · {}", provider) if show_provider else "",
+        status_badge(appointment), confirmation_badge(appointment))
+
+
+def _calendar_cell(cell, show_provider: bool, book_title: str) -> str:
+    chips = "".join(calendar_chip(a, show_provider) for a in cell.appointments)
+    book = ""
+    if cell.free and not cell.appointments:
+        label = escape(_("Book at %(time)s") % {"time": _hm(cell.start)})
+        book = (f'<a class="cal-free" href="{_book_url(cell)}" title="{book_title}" aria-label="{label}"'
+                " data-free-slot></a>")
+    css = "" if cell.free or cell.appointments else "cal-closed"
+    return f'<td class="{css}" data-slot="{timezone.localtime(cell.start).isoformat()}">{chips}{book}</td>'
+
+
+@register.simple_tag
+def calendar_rows(grid, show_provider=False):
+    """The grid's rows, a time each: one tag for the whole body (a tag per cell cost more than the cells)."""
+    book_title = escape(_("Book at this time"))
+    return mark_safe("".join(  # noqa: S308 - every value is escaped above or built by format_html
+        f'<tr><th scope="row" class="cal-time">{time.strftime("%H:%M")}</th>'
+        + "".join(_calendar_cell(cell, show_provider, book_title) for cell in cells) + "</tr>"
+        for time, cells in grid.rows))
+
+
+@register.simple_tag
+def agenda_chip(appointment):
+    return format_html(
+        '<a href="{}" class="appt-chip{}" style="border-left-color: {}"'
+        ' data-agenda-appointment-id="{}"><strong>{}</strong> <span class="small text-muted">{}–{} · {}</span><br>'
+        '{} {}</a>',
+        reverse("appointment-detail", args=[appointment.pk]), "" if appointment.is_live else " appt-released",
+        appointment.provider.color, appointment.pk, appointment.patient.full_name, _hm(appointment.start),
+        _hm(appointment.end), appointment.provider.display_name,
+        status_badge(appointment), confirmation_badge(appointment))
+
+
+@register.simple_tag
+def agenda_free_link(entry, provider=None):
+    cell = entry.free
+    who = format_html(" · {}", cell.free_provider.display_name) if cell.free_provider and not provider else ""
+    return format_html('<a class="btn btn-sm btn-outline-success" href="{}" data-agenda-free-slot="{}">'
+                       '<i class="bi bi-plus-lg"></i> {}{}</a>', _book_url(cell),
+                       timezone.localtime(cell.start).isoformat(),
+                       _("Book at %(time)s") % {"time": entry.time.strftime("%H:%M")}, who)

@@ -70,6 +70,31 @@ def test_calendar_of_all_providers_has_a_column_each(staff_client, organization,
     assert "Dra. Ana Ruiz" in html and "Dr. Segundo" in html
 
 
+def test_week_of_several_providers_loads_a_section_per_provider(staff_client, organization, provider, booked):
+    second = ProviderFactory(organization=organization, display_name="Dr. Segundo")
+
+    shell = staff_client.get(reverse("calendar"), {"date": "2031-03-05", "view": "week"}).content.decode()
+    section = staff_client.get(reverse("calendar-provider-week", args=[provider.pk]), {"date": "2031-03-05"},
+                               HTTP_HX_REQUEST="true").content.decode()
+
+    # The shell names each provider and asks for their week as it scrolls into view; no grid of its own.
+    for each in (provider, second):
+        assert f'data-provider-week="{each.pk}"' in shell and each.display_name in shell
+        assert f'{reverse("calendar-provider-week", args=[each.pk])}?date=2031-03-03' in shell
+    assert 'hx-trigger="intersect once"' in shell
+    assert f'data-appointment-id="{booked.pk}"' not in shell
+    # A section is that provider's week: seven days, the appointment, free cells that book with them.
+    assert "<html" not in section and section.count('data-day="2031-03-') == 7
+    assert f'data-appointment-id="{booked.pk}"' in section and "09:00–09:30" in section
+    assert f"?start=2031-03-03T08:00&provider={provider.pk}" in section
+
+
+def test_a_provider_week_section_of_another_clinic_is_not_found(staff_client, other_provider):
+    response = staff_client.get(reverse("calendar-provider-week", args=[other_provider.pk]), {"date": "2031-03-05"})
+
+    assert response.status_code == 404
+
+
 def test_calendar_shows_the_dst_clinics_local_time(client, monday_9am):
     from apps.appointments.tests.factories import AppointmentTypeFactory
     from apps.organizations.models import Role

@@ -33,6 +33,26 @@ def test_the_list_and_the_count_show_only_our_conversations(staff_client, organi
     assert selectors.unread_conversation_count(organization=organization) == 1
 
 
+def test_the_list_poll_version_is_our_clinics_alone(staff_client, organization, other_organization, theirs):
+    InboundMessageFactory(organization=organization, patient=None, phone="+573009990000")
+    ours = selectors.conversation_list_version(organization=organization)
+    page = staff_client.get(reverse("inbox"), {"filter": "all"}, HTTP_HX_REQUEST="true")
+    assert page.context["list_version"] == ours
+
+    # Their clinic's news neither changes our version nor reaches our list.
+    InboundMessageFactory(organization=other_organization, patient=theirs.patient, body="otro secreto de B")
+    assert selectors.conversation_list_version(organization=organization) == ours
+    assert staff_client.get(reverse("inbox"), {"filter": "all", "since": ours},
+                            HTTP_HX_REQUEST="true").status_code == 204
+    # Their version asked of our list: the whole list, ours only.
+    response = staff_client.get(reverse("inbox"), {
+        "filter": "all", "since": selectors.conversation_list_version(organization=other_organization)},
+        HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and "secreto de B" not in html and "Ajena" not in html
+    assert {c.organization_id for c in response.context["conversations"]} == {organization.pk}
+
+
 @pytest.mark.parametrize("name", ["conversation-detail", "conversation-thread"])
 def test_another_clinics_conversation_is_404(staff_client, theirs, name):
     assert staff_client.get(reverse(name, args=[theirs.pk])).status_code == 404

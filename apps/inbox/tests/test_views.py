@@ -37,6 +37,42 @@ def test_the_list_refreshes_as_a_fragment_for_htmx(staff_client, organization):
     assert response.templates[0].name == "inbox/_conversation_list.html"
 
 
+def _poll(client, since):
+    return client.get(reverse("inbox"), {"filter": "open", "since": since}, HTTP_HX_REQUEST="true")
+
+
+def test_the_list_poll_answers_204_until_a_conversation_changes(staff_client, organization, staff_user):
+    conversation = _conversation(organization, first_name="Marta")
+    page = staff_client.get(reverse("inbox"))
+    html = page.content.decode()
+    since = page.context["list_version"]
+    assert f'name="since" value="{since}"' in html and 'hx-include="#conversation-list-version"' in html
+
+    assert _poll(staff_client, since).status_code == 204
+    assert _poll(staff_client, "stale").status_code == 200  # a version it does not know: the whole list
+
+    InboundMessageFactory(organization=organization, patient=conversation.patient, body="¿Sigue abierto?")
+    fresh = _poll(staff_client, since)
+    assert fresh.status_code == 200 and "¿Sigue abierto?" in fresh.content.decode()
+    since = fresh.context["list_version"]
+    assert _poll(staff_client, since).status_code == 204
+
+    # Reading it (its unread mark goes), assigning it, setting it aside: each is news for the list.
+    for change in (lambda: staff_client.get(reverse("conversation-detail", args=[conversation.pk])),
+                   lambda: staff_client.post(reverse("conversation-assign", args=[conversation.pk]),
+                                             {"assigned_to": "me"}),
+                   lambda: staff_client.post(reverse("conversation-state", args=[conversation.pk]),
+                                             {"state": "resolved"})):
+        change()
+        response = _poll(staff_client, since)
+        assert response.status_code == 200
+        since = response.context["list_version"]
+    assert 'id="no-conversations"' in response.content.decode()  # resolved: no longer "open"
+    # An open thread polls and re-reads; with nothing unread that changes nothing for the list.
+    staff_client.get(reverse("conversation-thread", args=[conversation.pk]), HTTP_HX_REQUEST="true")
+    assert _poll(staff_client, since).status_code == 204
+
+
 def test_the_nav_badge_counts_unread_conversations_and_opening_one_reads_it(staff_client, organization):
     conversation = _conversation(organization)
     page = staff_client.get(reverse("inbox"))

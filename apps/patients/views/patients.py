@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.common.pagination import page_with_total
 from apps.organizations.roles import role_required
 from apps.organizations.scoping import get_scoped_or_404
 from apps.patients.forms import PatientForm, form_service_call
@@ -33,7 +34,10 @@ def patient_list(request):
     query = request.GET.get("q", "").strip()
     show_inactive = request.GET.get("inactive") == "1"
     patients = patient_search(organization=request.organization, query=query, include_inactive=show_inactive)
-    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    # A search reads its page and its total in one query; the whole list keeps the plain COUNT (an
+    # index scan) so that its first page stops after 25 rows of the name index.
+    page = (page_with_total(patients, request.GET.get("page"), PAGE_SIZE) if query
+            else Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page")))
     context = {"page": page, "query": query, "show_inactive": show_inactive}
     # Live search swaps only the results; a history restore (back button) needs the whole page.
     partial = request.htmx and not request.htmx.history_restore_request
