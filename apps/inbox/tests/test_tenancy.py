@@ -34,13 +34,13 @@ def test_the_list_and_the_count_show_only_our_conversations(staff_client, organi
 
 
 def test_the_list_poll_version_is_our_clinics_alone(staff_client, organization, other_organization, theirs):
-    InboundMessageFactory(organization=organization, patient=None, phone="+573009990000")
+    MessageFactory(inbound=True, organization=organization, patient=None, phone="+573009990000")
     ours = selectors.conversation_list_version(organization=organization)
     page = staff_client.get(reverse("inbox"), {"filter": "all"}, HTTP_HX_REQUEST="true")
     assert page.context["list_version"] == ours
 
     # Their clinic's news neither changes our version nor reaches our list.
-    InboundMessageFactory(organization=other_organization, patient=theirs.patient, body="otro secreto de B")
+    MessageFactory(inbound=True, organization=other_organization, patient=theirs.patient, body="otro secreto de B")
     assert selectors.conversation_list_version(organization=organization) == ours
     assert staff_client.get(reverse("inbox"), {"filter": "all", "since": ours},
                             HTTP_HX_REQUEST="true").status_code == 204

@@ -51,7 +51,7 @@ def test_the_list_poll_answers_204_until_a_conversation_changes(staff_client, or
     assert _poll(staff_client, since).status_code == 204
     assert _poll(staff_client, "stale").status_code == 200  # a version it does not know: the whole list
 
-    InboundMessageFactory(organization=organization, patient=conversation.patient, body="¿Sigue abierto?")
+    MessageFactory(inbound=True, organization=organization, patient=conversation.patient, body="¿Sigue abierto?")
     fresh = _poll(staff_client, since)
     assert fresh.status_code == 200 and "¿Sigue abierto?" in fresh.content.decode()
     since = fresh.context["list_version"]
