@@ -326,12 +326,14 @@ def appointment_confirmation_request(*, appointment_id: int, source: str) -> boo
     sources = [c for c in (ConfirmationStatus.UNCONFIRMED, ConfirmationStatus.NO_RESPONSE)
                if confirmation_can_move(c, to)]
     now = timezone.now()
-    with transaction.atomic(), connection.cursor() as cursor:
+    # One statement, atomic by itself: no transaction of its own (the announcement waits for the
+    # caller's, if there is one).
+    with connection.cursor() as cursor:
         cursor.execute(_REQUEST_SQL, [appointment_id, sources, sorted(CONFIRMABLE_STATUSES), to, now,
                                       now, EventKind.CONFIRMATION, to, source])
         moved = cursor.fetchone() is not None
-        if moved:
-            _announce(Appointment(pk=appointment_id), "confirmation")
+    if moved:
+        _announce(Appointment(pk=appointment_id), "confirmation")
     return moved
 
 
