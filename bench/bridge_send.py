@@ -1,8 +1,8 @@
 """Benchmark 1: the bridge's send path (sandbox engine, pacing off).
 
-Sends per second and p50/p99 latency of POST /api/send-message under concurrent load with 1, 10
-and 100 linked sessions, against GET /api/health on the same server as the baseline; resident
-memory of the bridge with 0 and 100 sessions.
+Sends per second and p50/p99 latency of POST /api/send-message under concurrent load (16 and 32
+requests in flight) with 1, 10 and 100 linked sessions, against GET /api/health on the same server
+and concurrency as the baseline; resident memory of the bridge with 0 and 111 sessions.
 """
 
 import asyncio
@@ -19,7 +19,7 @@ from bench.common import FULL, emit, free_port, load, start, stop, wait_http
 API_KEY = "bench-key"
 SESSION_COUNTS = [1, 10, 100]
 REQUESTS = 3000 if FULL else 300
-CONCURRENCY = 32 if FULL else 16
+CONCURRENCIES = [16, 32]
 
 
 def link_sessions(base: str, count: int) -> list[str]:
@@ -76,31 +76,34 @@ def main() -> None:
         for count in SESSION_COUNTS:
             orgs = link_sessions(base, count)
 
-            async def send(client, i, orgs=orgs, count=count):
-                return await client.post(f"{base}/api/send-message", headers={"X-API-Key": API_KEY}, json={
-                    "organization_id": orgs[i % len(orgs)],
-                    "phone": f"+57300{1000000 + i:07d}",
-                    "message": "Recordatorio de su cita de mañana a las 9:00",
-                    "client_message_id": f"bench-{count}-{i}",
+            for concurrency in CONCURRENCIES:
+                async def send(client, i, orgs=orgs, count=count, concurrency=concurrency):
+                    return await client.post(f"{base}/api/send-message", headers={"X-API-Key": API_KEY}, json={
+                        "organization_id": orgs[i % len(orgs)],
+                        "phone": f"+57300{1000000 + i:07d}",
+                        "message": "Recordatorio de su cita de mañana a las 9:00",
+                        "client_message_id": f"bench-{count}-{concurrency}-{i}",
+                    })
+
+                async def health(client, i):
+                    return await client.get(f"{base}/api/health")
+
+                baseline = asyncio.run(load(health, REQUESTS, concurrency))
+                sends = asyncio.run(load(send, REQUESTS, concurrency))
+                results.append({
+                    "sessions": count,
+                    "concurrency": concurrency,
+                    "send": sends,
+                    "baseline_health": baseline,
+                    "send_vs_health_throughput": round(sends["per_second"] / baseline["per_second"], 3),
+                    "send_p99_vs_health_p99": round(sends["p99_ms"] / baseline["p99_ms"], 2),
                 })
-
-            async def health(client, i):
-                return await client.get(f"{base}/api/health")
-
-            baseline = asyncio.run(load(health, REQUESTS, CONCURRENCY))
-            sends = asyncio.run(load(send, REQUESTS, CONCURRENCY))
-            results.append({
-                "sessions": count,
-                "send": sends,
-                "baseline_health": baseline,
-                "send_vs_health_throughput": round(sends["per_second"] / baseline["per_second"], 3),
-            })
         rss_loaded = psutil.Process(process.pid).memory_info().rss
         linked = sum(SESSION_COUNTS)
         emit({
             "benchmark": "bridge_send",
             "full": FULL,
-            "concurrency": CONCURRENCY,
+            "concurrencies": CONCURRENCIES,
             "results": results,
             "memory": {
                 "rss_mb_0_sessions": round(rss_empty / 2**20, 1),

@@ -3,6 +3,8 @@
 Signed batches of 1, 10 and 100 `message.inbound` events (free text from known patients, the
 common case that stores a Message) posted to /whatsapp/events/ under gunicorn as configured for
 production; events per second and p99 per request, against GET /api/health on the same server.
+Then, in-process on the same database, the queries one batch costs per event: `message.inbound`
+batches of 1 and 100, and a batch of 100 `message.status` (delivered) events.
 """
 
 import asyncio
@@ -32,6 +34,38 @@ Patient.objects.bulk_create([
 ])
 print(org.pk)
 """
+
+
+QUERIES = """
+import uuid, json
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from apps.notifications.models import Message
+from apps.organizations.models import Organization
+from apps.whatsapp.events import events_process
+org = Organization.objects.get(slug="bench")
+def inbound(n):
+    return {"id": uuid.uuid4().hex, "type": "message.inbound", "organization_id": str(org.pk),
+            "timestamp": timezone.now().isoformat(),
+            "data": {"message_id": "wa-" + uuid.uuid4().hex, "from": "+57300%07d" % (2000000 + n % PATIENTS),
+                     "text": "Hola, a que hora abren el sabado?", "button_id": None, "push_name": None}}
+sent = Message.objects.bulk_create([Message(organization=org, direction="out", kind="free_text",
+                                            phone="+573002000000", body="Hola", status="sent",
+                                            sent_at=timezone.now()) for _ in range(100)])
+def status(message):
+    return {"id": uuid.uuid4().hex, "type": "message.status", "organization_id": str(org.pk),
+            "timestamp": timezone.now().isoformat(),
+            "data": {"message_id": "b-%s" % message.pk, "client_message_id": str(message.pk),
+                     "phone": message.phone, "status": "delivered", "error_code": None, "error": None}}
+out = {}
+for name, events in (("inbound_batch_1", [inbound(0)]), ("inbound_batch_100", [inbound(i) for i in range(100)]),
+                     ("status_batch_100", [status(m) for m in sent])):
+    with CaptureQueriesContext(connection) as queries:
+        events_process(events=events)
+    out[name] = {"queries": len(queries), "per_event": round(len(queries) / len(events), 2)}
+print(json.dumps(out))
+""".replace("PATIENTS", str(PATIENTS))
 
 
 def signed(events: list[dict]) -> tuple[bytes, dict]:
@@ -83,8 +117,9 @@ def main() -> None:
             })
         stored = manage(env, "shell", "-c",
                         "from apps.notifications.models import Message; print(Message.objects.count())")
+        queries = json.loads(manage(env, "shell", "-c", QUERIES).strip().splitlines()[-1])
         emit({"benchmark": "event_ingest", "full": FULL, "concurrency": CONCURRENCY, "results": results,
-              "messages_stored": int(stored.strip().splitlines()[-1])})
+              "messages_stored": int(stored.strip().splitlines()[-1]), "queries": queries})
     finally:
         stop(web)
 

@@ -4,7 +4,8 @@ N appointments tomorrow in one organization, and N/10 in each of 10 organization
 with BENCH_FULL=1, 1,000 otherwise), each with its reminder due now. From the moment reminders
 are due (the dispatcher job is queued) to every Message `sent`, through the real worker (the
 command of ecosystem.config.js) and the real bridge (sandbox, pacing off): messages per second,
-and database queries per reminder (dispatch + send, counted in-process on a sample).
+and database queries per reminder (dispatch by the batch dispatcher + send, counted in-process on
+a sample of 220 reminders, also dispatched one by one for comparison).
 """
 
 import json
@@ -63,24 +64,32 @@ print(Message.objects.filter(kind="reminder", status__in=["sent", "delivered", "
       Message.objects.filter(kind="reminder", status="failed").count())
 """
 
-# Queries of one reminder's whole path: dispatch (re-check + outbox row) and the send job's body.
+# Queries of one reminder's whole path: dispatch (the batch dispatcher the worker runs, one batch of
+# DISPATCH_BATCH; and, for comparison, one reminder at a time) and the send job's body.
 QUERY_PROBE = """
 import json
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from procrastinate.contrib.django.models import ProcrastinateJob
 from apps.notifications import outbox, reminders
-from apps.notifications.models import Reminder
-sample = list(Reminder.objects.filter(status="pending").values_list("pk", flat=True)[:__K__])
+from apps.notifications.models import Message, Reminder
+batch = list(Reminder.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True)
+             [:reminders.DISPATCH_BATCH])
 with CaptureQueriesContext(connection) as ctx:
-    messages = [reminders.reminder_dispatch(reminder_id=pk, now=timezone.now()) for pk in sample]
-dispatch = len(ctx.captured_queries)
+    reminders.reminders_dispatch_batch(reminder_ids=batch, now=timezone.now())
+dispatch_batch = len(ctx.captured_queries) / len(batch)
+one = list(Reminder.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True)[:__K__])
 with CaptureQueriesContext(connection) as ctx:
-    for m in messages:
-        outbox.message_send(message_id=m.pk)
-send = len(ctx.captured_queries)
-print(json.dumps({"dispatch": dispatch / len(sample), "send": send / len(sample)}))
+    for pk in one:
+        reminders.reminder_dispatch(reminder_id=pk, now=timezone.now())
+dispatch_one = len(ctx.captured_queries) / len(one)
+messages = list(Message.objects.filter(kind="reminder", status="queued").order_by("pk").values_list("pk", flat=True))
+with CaptureQueriesContext(connection) as ctx:
+    for pk in messages:
+        outbox.message_send(message_id=pk)
+send = len(ctx.captured_queries) / len(messages)
+print(json.dumps({"dispatch": round(dispatch_batch, 2), "dispatch_one_by_one": round(dispatch_one, 2),
+                  "send": round(send, 2), "sample": len(messages)}))
 """
 
 

@@ -326,6 +326,8 @@ def create_app(settings: Settings) -> FastAPI:
         code, answer = await session.send(
             phone, body.message, buttons, body.client_message_id, media, extra or None, deliver_before=deliver_before
         )
+        # What the caller is told (queued, sent, failed) is on disk first.
+        await request.app.state.store.durable()
         if code == 502 and (field := engine.refusal(answer.get("error_code"))):
             # Meta refused it for good: 4xx, so callers record the failure instead of retrying.
             return JSONResponse({**answer, "field": field}, status_code=422)

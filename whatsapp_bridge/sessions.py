@@ -459,7 +459,7 @@ class Session:
             if media is not None:
                 # Kept as a file so that a queued or retried send still has its bytes.
                 row["media_id"] = self.manager.media.save(self.org, media, "out")["media_id"]
-            backlog = bool(self.store.queued_sends(self.org))
+            backlog = self.store.has_queued_sends(self.org)
             if self.status != "connected" or backlog or self.pacer.cap_reached():
                 self.store.insert_send(row)
                 metrics.sends.labels(self.engine_name, "queued").inc()
@@ -611,6 +611,8 @@ class Session:
         extra = row.get("extra")
         extra = json.loads(extra) if isinstance(extra, str) else (extra or {})
         self.store.update_send(row["message_id"], status="sending", attempted_at=time.time())
+        # On disk before anything leaves: a send is never attempted without its record.
+        await self.store.durable()
         try:
             engine_id = await self.engine.send(
                 row["message_id"], row["phone"], text, buttons or None, media=media, **extra

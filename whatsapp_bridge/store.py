@@ -1,15 +1,26 @@
 """The bridge's own durable state: sessions, sends, the event queue, the sandbox phones.
 
-One SQLite file in BRIDGE_DATA_DIR. Writes are tiny and infrequent, so a single connection
-guarded by a lock is simpler and safer than a pool; WAL keeps readers from blocking.
+One SQLite file in BRIDGE_DATA_DIR. Writes are tiny, so a single connection guarded by a lock is
+simpler and safer than a pool; WAL keeps readers from blocking.
+
+Durability is a group commit. Each write commits in WAL mode with synchronous=NORMAL: it is in
+the WAL file (the operating system's cache) when it returns, so it survives the bridge being
+killed, but a power loss could still take it. An fsync of the WAL file, on a thread of its own so
+the event loop keeps serving, makes every write made before it durable: one is started after
+each write (writes made while one runs share the next), and `durable()` waits for it where the
+next step leaves the bridge (a send handed to WhatsApp, an answer to a caller). Before this an
+fsync ran inside every commit, on the event loop: five per send, about 4 ms each here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +138,8 @@ class Store:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        # NORMAL: a commit writes the WAL without an fsync; sync() makes writes durable (group commit).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         for table, columns in ADDED_COLUMNS.items():
             have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
@@ -135,15 +147,78 @@ class Store:
                 if name not in have:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         self._db.execute("CREATE INDEX IF NOT EXISTS sends_deadline ON sends(status, deliver_before)")
+        self._known_columns: dict[str, set[str]] = {}
+        self._wal = f"{path}-wal"
+        self._written = 0  # writes committed so far
+        self._synced = 0  # of which known to be on disk
+        self._sync_lock = threading.Lock()
+        self._sync_pending = False
+        self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-sync")
+        self.sync()
 
     def close(self) -> None:
+        self._syncer.shutdown(wait=True)
+        self.sync()
         with self._lock:
             self._db.close()
 
+    # durability
+    def sync(self) -> None:
+        """Every write committed before this call is on disk when it returns (one fsync of the WAL)."""
+        target = self._written
+        if self._synced >= target:
+            return
+        with self._sync_lock:
+            if self._synced >= target:
+                return  # another caller's fsync covered it
+            upto = self._written
+            try:
+                fd = os.open(self._wal, os.O_RDONLY)
+            except FileNotFoundError:
+                fd = None  # no WAL: every write is in the database file, synced by its checkpoint
+            if fd is not None:
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            self._synced = max(self._synced, upto)
+
+    def _background_sync(self) -> None:
+        self._sync_pending = False
+        self.sync()
+
+    def _wrote(self) -> None:
+        self._written += 1
+        if self._sync_pending:
+            return  # the fsync already asked for reads the counter when it starts: it covers this write
+        self._sync_pending = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._submit_sync()
+        else:
+            # The writes of one step of the event loop (a request, a receipt) share one wake-up.
+            loop.call_soon(self._submit_sync)
+
+    def _submit_sync(self) -> None:
+        try:
+            self._syncer.submit(self._background_sync)
+        except RuntimeError:  # closing: close() syncs what is left
+            self._sync_pending = False
+
+    async def durable(self) -> None:
+        """Wait (off the event loop) until every write made so far is on disk."""
+        if self._synced >= self._written:
+            return
+        await asyncio.get_running_loop().run_in_executor(self._syncer, self.sync)
+
     def _columns(self, table: str, names) -> str:
         # Column names are interpolated into SQL, so only real columns of the table pass.
-        with self._lock:
-            known = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+        known = self._known_columns.get(table)
+        if known is None:
+            with self._lock:
+                known = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            self._known_columns[table] = known
         unknown = set(names) - known
         if unknown:
             raise ValueError(f"unknown columns for {table}: {sorted(unknown)}")
@@ -161,7 +236,9 @@ class Store:
 
     def _exec(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         with self._lock:
-            return self._db.execute(sql, params)
+            cursor = self._db.execute(sql, params)
+        self._wrote()
+        return cursor
 
     def _all(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
         with self._lock:
@@ -219,6 +296,10 @@ class Store:
     def update_send(self, message_id: str, **fields: Any) -> None:
         fields["updated_at"] = time.time()
         self._update("sends", "message_id", message_id, fields)
+
+    def has_queued_sends(self, org: str) -> bool:
+        found = self._one("SELECT 1 AS n FROM sends WHERE organization_id=? AND status='queued' LIMIT 1", (org,))
+        return found is not None
 
     def queued_sends(self, org: str) -> list[dict[str, Any]]:
         return self._all(
@@ -320,6 +401,7 @@ class Store:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        self._wrote()
 
     def dead_events(self) -> list[dict[str, Any]]:
         return self._all("SELECT seq, id, organization_id, attempts, reason, dead_at FROM dead_events ORDER BY seq")
@@ -340,6 +422,8 @@ class Store:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        self._wrote()
+        self.sync()  # a command: its work is on disk before it says so
         return moved
 
     def event_depth(self) -> int:

@@ -7,7 +7,7 @@ listener that plans a WhatsApp reminder never sees a booking that was rolled bac
 import datetime as dt
 from functools import partial
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -300,6 +300,41 @@ def appointment_confirmation_set(*, appointment: Appointment, confirmation: str,
             source=source)
     _announce(appointment, "confirmation")
     return appointment
+
+
+_REQUEST_SQL = f"""
+WITH old AS (
+    SELECT id, organization_id, confirmation FROM {Appointment._meta.db_table}
+    WHERE id = %s AND confirmation = ANY(%s) AND status = ANY(%s) FOR UPDATE
+), moved AS (
+    UPDATE {Appointment._meta.db_table} AS a SET confirmation = %s, updated_at = %s
+    FROM old WHERE a.id = old.id
+    RETURNING a.id, a.organization_id, old.confirmation
+)
+INSERT INTO {AppointmentEvent._meta.db_table}
+    (organization_id, appointment_id, actor_id, created_at, kind, from_value, to_value, source)
+SELECT organization_id, id, NULL, %s, %s, confirmation, %s, %s FROM moved
+RETURNING appointment_id
+"""  # noqa: S608 - the table names are the models' own
+
+
+def appointment_confirmation_request(*, appointment_id: int, source: str) -> bool:
+    """The patient was asked to confirm (their reminder went out): an unconfirmed (or no response)
+    appointment still scheduled moves to requested, with its history row and its announcement, as
+    appointment_confirmation_set does, in one statement. False (nothing changed) otherwise."""
+    to = ConfirmationStatus.REQUESTED
+    sources = [c for c in (ConfirmationStatus.UNCONFIRMED, ConfirmationStatus.NO_RESPONSE)
+               if confirmation_can_move(c, to)]
+    now = timezone.now()
+    # One statement, atomic by itself: no transaction of its own (the announcement waits for the
+    # caller's, if there is one).
+    with connection.cursor() as cursor:
+        cursor.execute(_REQUEST_SQL, [appointment_id, sources, sorted(CONFIRMABLE_STATUSES), to, now,
+                                      now, EventKind.CONFIRMATION, to, source])
+        moved = cursor.fetchone() is not None
+    if moved:
+        _announce(Appointment(pk=appointment_id), "confirmation")
+    return moved
 
 
 @transaction.atomic

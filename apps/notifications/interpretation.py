@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 CONFIRM, CANCEL, CALLBACK = "confirm", "cancel", "callback"
 
@@ -76,8 +77,20 @@ def _contains(words: list[str], phrase: str) -> bool:
     return any(words[i:i + size] == target for i in range(len(words) - size + 1))
 
 
-def _hits(words: list[str], phrases: set[str]) -> list[str]:
-    return [phrase for phrase in phrases if _contains(words, phrase)]
+@lru_cache(maxsize=4096)
+def _phrase_key(phrase: str) -> str:
+    return " ".join(phrase.split())
+
+
+def _grams(words: list[str]) -> frozenset[str]:
+    """Every run of consecutive words, joined by a space: a phrase is in the text when its key is here."""
+    return frozenset(" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1))
+
+
+def _hits(words: list[str], phrases: set[str], grams: frozenset[str] | None = None) -> list[str]:
+    """The phrases found in `words`, as _contains finds them (one set lookup each)."""
+    grams = _grams(words) if grams is None else grams
+    return [phrase for phrase in phrases if (key := _phrase_key(phrase)) and key in grams]
 
 
 def interpret(text: str, *, keywords: dict[str, set[str]] | None = None) -> str | None:
@@ -96,14 +109,15 @@ def interpret(text: str, *, keywords: dict[str, set[str]] | None = None) -> str 
     if len(words) == 1 and words[0].isdigit():
         return next((action for action in (CONFIRM, CANCEL, CALLBACK) if words[0] in keywords.get(action, ())),
                     None)
-    found = {action: _hits(words, {p for p in keywords.get(action, set()) if not p.isdigit()} | LEXICON[action])
-             for action in (CONFIRM, CANCEL, CALLBACK)}
+    grams = _grams(words)
+    found = {action: _hits(words, {p for p in keywords.get(action, set()) if not p.isdigit()} | LEXICON[action],
+                           grams) for action in (CONFIRM, CANCEL, CALLBACK)}
     # A phrase inside a longer one of another meaning is not a meaning of its own: the "voy" of
     # "no voy", the "puedo" of "no puedo".
     longer = [p for hits in found.values() for p in hits]
     for action, hits in found.items():
         found[action] = [p for p in hits if not any(p != q and _contains(q.split(), p) for q in longer)]
-    hedges = [h for h in _hits(words, HEDGES) if not any(_contains(q.split(), h) for q in longer)]
+    hedges = [h for h in _hits(words, HEDGES, grams) if not any(_contains(q.split(), h) for q in longer)]
     if found[CALLBACK] and not found[CONFIRM]:
         return CALLBACK  # "no puedo, llámenme": a call settles it either way
     if hedges or ("?" in (text or "") and len(words) > 1):

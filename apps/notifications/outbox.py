@@ -12,7 +12,9 @@ import logging
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -184,12 +186,20 @@ def free_text_blocked_reason(*, patient) -> str:
 # --- sending (the job's body) ---------------------------------------------------------------
 
 
+def _settings_of(message: Message):
+    """The clinic's notification settings, read with the message when they exist (see message_send)."""
+    try:
+        return message.organization.notification_settings
+    except ObjectDoesNotExist:
+        return notification_settings_get(organization=message.organization)
+
+
 def _block_reason(message: Message, now: dt.datetime) -> tuple[str, str]:
     """(code, text) when the message must not go out any more."""
     patient = message.patient
     clinic_initiated = message.kind == MessageKind.REMINDER or message.kind in CLINIC_INITIATED_KINDS
     refusal = whatsapp_refusal(
-        settings=notification_settings_get(organization=message.organization), patient=patient,
+        settings=_settings_of(message), patient=patient,
         purpose=Purpose.CLINIC if clinic_initiated else Purpose.ANSWER,
         answers_stop=message.reply_to_id is not None and message.reply_to.kind == MessageKind.OPT_OUT)
     if refusal == WHATSAPP_DISABLED:
@@ -209,11 +219,28 @@ def _block_reason(message: Message, now: dt.datetime) -> tuple[str, str]:
     return "", ""
 
 
+# The outcome of a send the bridge took, in one statement: the status only moves forward (sent
+# only from queued / sending, as _advance does), the first bridge id is kept.
+_SENT_SQL = f"""
+UPDATE {Message._meta.db_table} SET
+    status = CASE WHEN %(sent)s AND status IN ('queued', 'sending') THEN 'sent' ELSE status END,
+    sent_at = CASE WHEN %(sent)s AND status IN ('queued', 'sending') THEN COALESCE(sent_at, %(now)s)
+                   ELSE sent_at END,
+    bridge_message_id = CASE WHEN bridge_message_id = '' THEN %(bridge_id)s ELSE bridge_message_id END,
+    error_code = '', error = '', updated_at = %(now)s
+WHERE id = %(pk)s
+RETURNING status
+"""  # noqa: S608 - the table name is the model's own
+
+
 def message_send(*, message_id: int) -> str:
+    """The send job's body: about 3 queries and one bridge call, plus 1 (and the announcement's)
+    when a reminder's appointment moves to "confirmation requested"."""
     now = timezone.now()
     with transaction.atomic():
         message = (Message.objects.select_for_update(of=("self",))
-                   .select_related("organization", "patient", "appointment", "reply_to", "attachment")
+                   .select_related("organization__notification_settings", "patient", "appointment", "reply_to",
+                                   "attachment")
                    .filter(pk=message_id).first())
         if message is None:
             return "missing"
@@ -230,13 +257,13 @@ def message_send(*, message_id: int) -> str:
             return MessageStatus.FAILED
         _advance(message, MessageStatus.SENDING, now)
         message.attempts += 1
-        message.save()
+        message.save(update_fields=["status", "sending_at", "attempts", "updated_at"])
 
     client = BridgeClient()
     try:
-        if message.kind == MessageKind.REMINDER:
-            _require_connected(client, message.organization_id)
-        # The bridge drops a reminder still held after its appointment started, whatever happens here.
+        # No status call first: the bridge holds a reminder while its session reconnects only
+        # until `deliver_before` (its appointment's start), then fails it with a reason instead of
+        # sending it late; an unlinked session answers 409 (SessionNotReady) and the job retries.
         deliver_before = message.appointment_start if message.kind == MessageKind.REMINDER else None
         result = client.send_message(organization_id=message.organization_id, phone=message.phone,
                                      message=message.body, client_message_id=str(message.pk),
@@ -260,17 +287,14 @@ def message_send(*, message_id: int) -> str:
                 return MessageStatus.FAILED
         raise SendRetry(exc.message) from exc
 
-    with transaction.atomic():
-        message = (Message.objects.select_for_update(of=("self",)).select_related("appointment")
-                   .get(pk=message.pk))
-        message.bridge_message_id = message.bridge_message_id or result.message_id
-        message.error_code = message.error = ""
-        if result.status == "sent":
-            _advance(message, MessageStatus.SENT, timezone.now())
-        message.save()
-        if message.kind == MessageKind.REMINDER:
-            _confirmation_requested(message.appointment)
-    return message.status
+    with connection.cursor() as cursor:
+        cursor.execute(_SENT_SQL, {"sent": result.status == "sent", "now": timezone.now(), "pk": message.pk,
+                                   "bridge_id": (result.message_id or "")[:128]})
+        row = cursor.fetchone()
+    status = row[0] if row else message.status
+    if message.kind == MessageKind.REMINDER and status in SENT_STATUSES:
+        _confirmation_requested(message.appointment)
+    return status
 
 
 def _media_of(message: Message) -> Media | None:
@@ -283,26 +307,21 @@ def _media_of(message: Message) -> Media | None:
                  content=content, voice=attachment.voice)
 
 
-def _require_connected(client: BridgeClient, organization_id: int) -> None:
-    # A reminder must never leave after its appointment started, so it is not left waiting in
-    # the bridge's own queue while the session reconnects: it waits here, re-checked each retry.
-    status = client.status(organization_id)
-    if not status or status.get("status") != "connected":
-        raise SessionNotReady(_("WhatsApp is not connected (%(status)s).")
-                              % {"status": (status or {}).get("status", "not linked")})
-
-
 def _confirmation_requested(appointment) -> None:
-    from apps.appointments.services import appointment_confirmation_set
+    """An unconfirmed (or no response) appointment whose reminder went out now waits for the answer.
+
+    Checked against the row itself, under its lock: `appointment` may have been read before the send.
+    """
+    from apps.appointments.services import appointment_confirmation_request
 
     if appointment is None or appointment.confirmation not in (ConfirmationStatus.UNCONFIRMED,
                                                                ConfirmationStatus.NO_RESPONSE):
         return
-    try:
-        appointment_confirmation_set(appointment=appointment, confirmation=ConfirmationStatus.REQUESTED,
-                                     source=EventSource.SYSTEM)
-    except ApplicationError as exc:
-        log.info("confirmation not requested for appointment %s: %s", appointment.pk, exc.message)
+    if appointment_confirmation_request(appointment_id=appointment.pk, source=EventSource.SYSTEM):
+        appointment.confirmation = ConfirmationStatus.REQUESTED
+    else:
+        log.info("confirmation not requested for appointment %s: it is no longer unconfirmed and scheduled",
+                 appointment.pk)
 
 
 def _advance(message: Message, status: str, at: dt.datetime) -> bool:
@@ -361,6 +380,57 @@ def message_status_apply(*, organization, data: dict, at: dt.datetime) -> Messag
         # The bridge's word that it went out is enough: the job that sent it may never finish.
         _confirmation_requested(message.appointment)
     return message
+
+
+# The statuses message_statuses_apply takes; `failed` (a staff alert, the reason) goes one by one.
+BATCH_STATUSES = SENT_STATUSES
+
+
+def message_statuses_apply(*, organization, updates: list[dict]) -> None:
+    """Many `message.status` events (sent / delivered / read) applied as message_status_apply applies
+    each, in order, with one locking read and one UPDATE: `updates` are dicts of data and at."""
+    pks, bridge_ids = set(), set()
+    for update in updates:
+        client_id = str(update["data"].get("client_message_id") or "")
+        if is_whole_number(client_id):
+            pks.add(int(client_id))
+        if update["data"].get("message_id"):
+            bridge_ids.add(str(update["data"]["message_id"]))
+    if not pks and not bridge_ids:
+        return
+    by_pk: dict[int, Message] = {}
+    by_bridge_id: dict[str, Message] = {}
+    # Locked in primary key order, as concurrent batches lock them.
+    for message in (Message.objects.select_for_update(of=("self",))
+                    .filter(organization=organization, direction=Direction.OUTBOUND)
+                    .filter(Q(pk__in=pks) | Q(bridge_message_id__in=bridge_ids)).order_by("pk")):
+        by_pk[message.pk] = message
+    # A bridge id names the newest of its messages, as message_status_apply's .first() does.
+    for message in sorted(by_pk.values(), key=lambda m: (m.created_at, m.pk)):
+        if message.bridge_message_id in bridge_ids:
+            by_bridge_id[message.bridge_message_id] = message
+    changed: dict[int, Message] = {}
+    for update in updates:
+        data, status = update["data"], update["data"].get("status")
+        client_id = str(data.get("client_message_id") or "")
+        message = by_pk.get(int(client_id)) if is_whole_number(client_id) and int(client_id) in pks else None
+        if message is None and data.get("message_id"):
+            message = by_bridge_id.get(str(data["message_id"]))
+        if message is None or status not in BATCH_STATUSES:
+            continue
+        if not message.bridge_message_id and data.get("message_id"):
+            message.bridge_message_id = str(data["message_id"])[:128]
+        first_out = message.status in (MessageStatus.QUEUED, MessageStatus.SENDING)
+        if _advance(message, status, update["at"]):
+            message.error_code = message.error = ""
+        message.updated_at = timezone.now()
+        changed[message.pk] = message
+        if first_out and message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES:
+            _confirmation_requested(message.appointment)
+    if changed:
+        Message.objects.bulk_update(list(changed.values()), ["status", "sent_at", "delivered_at", "read_at",
+                                                            "bridge_message_id", "error_code", "error",
+                                                            "updated_at"])
 
 
 def messages_requeue_stuck(*, now: dt.datetime, seconds: int) -> int:

@@ -85,6 +85,41 @@ def on_message_inbound(*, organization, data: dict, at) -> None:
                          rejected=rejected if isinstance(rejected, dict) else None, reply_to=reply_to)
 
 
+def _status_joins_a_run(*, organization, data: dict, cache: dict) -> bool:
+    from apps.notifications.outbox import BATCH_STATUSES
+
+    return data.get("status") in BATCH_STATUSES
+
+
+def on_message_statuses(*, organization, items: list[dict]) -> None:
+    from apps.notifications.outbox import message_statuses_apply
+
+    message_statuses_apply(organization=organization, updates=items)
+
+
+def _inbound_joins_a_run(*, organization, data: dict, cache: dict) -> bool:
+    """A plain text from a patient (no quote, no file, no reply keyword) is stored with others at once."""
+    from apps.notifications.replies import inbound_is_plain, inbound_reply_keywords
+
+    if not data.get("from") or data.get("reply_to") or isinstance(data.get("media"), dict) or isinstance(
+            data.get("media_rejected"), dict):
+        return False
+    keywords = cache.get(("keywords", organization.pk))
+    if keywords is None:
+        keywords = cache[("keywords", organization.pk)] = inbound_reply_keywords(organization=organization)
+    return inbound_is_plain(text=str(data.get("text") or ""), button_id=str(data.get("button_id") or ""),
+                            keywords=keywords)
+
+
+def on_plain_inbounds(*, organization, items: list[dict]) -> None:
+    from apps.notifications.replies import inbound_receive_plain
+
+    inbound_receive_plain(organization=organization, inbounds=[
+        {"bridge_message_id": str(item["data"].get("message_id") or ""), "phone": str(item["data"].get("from") or ""),
+         "text": str(item["data"].get("text") or ""), "push_name": str(item["data"].get("push_name") or ""),
+         "at": item["at"]} for item in items])
+
+
 def on_session_needs_relink(sender, *, organization, session, **kwargs) -> None:
     from apps.notifications.models import AlertKind
     from apps.notifications.services import staff_alert_raise
@@ -106,11 +141,15 @@ def on_session_linked(sender, *, organization, session, **kwargs) -> None:
 
 def connect() -> None:
     from apps.appointments.signals import appointment_changed
-    from apps.whatsapp.events import event_handler_register
+    from apps.whatsapp.events import BatchHandler, event_batch_handler_register, event_handler_register
     from apps.whatsapp.signals import session_linked, session_needs_relink
 
     appointment_changed.connect(on_appointment_changed, dispatch_uid="notifications.plan_reminders")
     event_handler_register(event_type="message.status", handler=on_message_status)
     event_handler_register(event_type="message.inbound", handler=on_message_inbound)
+    event_batch_handler_register(event_type="message.status",
+                                 handler=BatchHandler(accepts=_status_joins_a_run, apply_many=on_message_statuses))
+    event_batch_handler_register(event_type="message.inbound",
+                                 handler=BatchHandler(accepts=_inbound_joins_a_run, apply_many=on_plain_inbounds))
     session_needs_relink.connect(on_session_needs_relink, dispatch_uid="notifications.session_needs_relink")
     session_linked.connect(on_session_linked, dispatch_uid="notifications.session_linked")

@@ -18,7 +18,8 @@ from apps.notifications.models import AlertKind, Direction, Message, MessageKind
 from apps.notifications.outbox import message_queue
 from apps.notifications.rendering import language_for, render_for
 from apps.notifications.services import keywords_parse, notification_settings_get, staff_alert_raise
-from apps.patients.selectors import patients_by_phone
+from apps.notifications.signals import messages_stored
+from apps.patients.selectors import patients_by_phone, patients_by_phones
 from apps.patients.services.patients import patient_whatsapp_opt_in, patient_whatsapp_opt_out
 
 
@@ -138,6 +139,64 @@ def inbound_receive(*, organization, bridge_message_id: str, phone: str, text: s
                                      "pending confirmation: choose which one.") % {"phone": phone, "text": text})
             return inbound
     return store(MessageKind.FREE_TEXT, patient=single)
+
+
+def inbound_reply_keywords(*, organization) -> dict[str, set[str]]:
+    """The clinic's answer words, for inbound_is_plain (read once per batch)."""
+    return _keywords(notification_settings_get(organization=organization))
+
+
+def inbound_is_plain(*, text: str, button_id: str, keywords: dict[str, set[str]]) -> bool:
+    """True when inbound_receive would only store this as free text (no STOP / START, no button,
+    no answer to a reminder, whoever the sender is): such messages can be stored many at once."""
+    if button_id:
+        return False
+    word = normalize(text)
+    if word in STOP_WORDS or word in START_WORDS:
+        return False
+    return interpret(text, keywords=keywords) is None
+
+
+def inbound_receive_plain(*, organization, inbounds: list[dict]) -> list[Message | None]:
+    """Many plain messages (inbound_is_plain) stored as inbound_receive stores each, in a few queries.
+
+    `inbounds`: dicts of bridge_message_id, phone, text, push_name, at, in arrival order. Answers,
+    for each, the stored Message, or the one already stored under its bridge id (then nothing is
+    written for it), or None when it has no phone. The inbox hears of them through messages_stored.
+    """
+    ids = {(item["bridge_message_id"] or "")[:128] for item in inbounds} - {""}
+    seen = {}
+    if ids:
+        for message in Message.objects.filter(organization=organization, direction=Direction.INBOUND,
+                                               bridge_message_id__in=ids):
+            seen[message.bridge_message_id] = message
+    patients = patients_by_phones(organization=organization,
+                                  phones=[item["phone"] for item in inbounds if item["phone"]])
+    answers: list[Message | None] = []
+    new: list[Message] = []
+    for item in inbounds:
+        bridge_message_id = (item["bridge_message_id"] or "")[:128]
+        if not item["phone"]:
+            answers.append(None)
+            continue
+        if bridge_message_id and bridge_message_id in seen:
+            answers.append(seen[bridge_message_id])
+            continue
+        found = patients[item["phone"]]
+        message = Message(
+            organization=organization, patient=found[0] if len(found) == 1 else None,
+            direction=Direction.INBOUND, kind=MessageKind.FREE_TEXT, phone=item["phone"],
+            contact_name=(item["push_name"] or "")[:120], body=item["text"] or "", button_id="",
+            status=MessageStatus.RECEIVED, bridge_message_id=bridge_message_id, received_at=item["at"],
+        )
+        if bridge_message_id:
+            seen[bridge_message_id] = message
+        new.append(message)
+        answers.append(message)
+    if new:
+        Message.objects.bulk_create(new)
+        messages_stored.send(sender=Message, messages=new)
+    return answers
 
 
 def _apply_answer(inbound: Message, appointment: Appointment, action: str) -> None:

@@ -94,6 +94,18 @@ def patients_by_phone(*, organization: Organization, phone: str) -> QuerySet[Pat
     return scoped(Patient, organization).filter(phone=e164).order_by("-is_active", "last_name", "first_name", "pk")
 
 
+def patients_by_phones(*, organization: Organization, phones) -> dict[str, list[Patient]]:
+    """patients_by_phone for many phones in one query: each phone as given -> its patients, same order."""
+    parsed = {phone: phone_parse(phone, region=organization.default_phone_region) for phone in set(phones)}
+    found: dict[str, list[Patient]] = {}
+    numbers = {e164 for e164 in parsed.values() if e164 is not None}
+    if numbers:
+        for patient in (scoped(Patient, organization).filter(phone__in=numbers)
+                        .order_by("-is_active", "last_name", "first_name", "pk")):
+            found.setdefault(patient.phone, []).append(patient)
+    return {phone: list(found.get(e164, [])) if e164 is not None else [] for phone, e164 in parsed.items()}
+
+
 def patient_get(*, organization: Organization, pk) -> Patient | None:
     return scoped(Patient, organization).filter(pk=pk).first()
 

@@ -249,3 +249,27 @@ def test_logout_during_the_pacing_wait_then_cancel_then_relink_never_sends_the_r
     assert Message.objects.get(pk=message.pk).error_code in ("appointment_cancelled", "session_logged_out")
     time.sleep(1)  # a parked send would go out right after the relink
     assert texts_on_phone(bridge, organization, message) == []
+
+
+def test_a_reminder_s_send_job_costs_a_few_queries_and_one_call_to_the_bridge(organization, make_bridge,
+                                                                                 queued_reminder,
+                                                                                 django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.notifications.outbox import message_send
+
+    bridge = make_bridge()
+    bridge.link(organization.pk)
+    message = queued_reminder()
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        assert message_send(message_id=message.pk) == MessageStatus.SENT
+    # Lock and read (with the clinic's settings), mark sending, record the outcome, move the
+    # confirmation to requested with its history row, and the announcement's two; one transaction.
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    assert len(statements) <= 6, [sql[:80] for sql in statements]
+    assert len(queries) - len(statements) == 2
+    assert confirmation_of(message.appointment) == "requested"
+    assert len(texts_on_phone(bridge, organization, message)) == 1
+    sent = Message.objects.get(pk=message.pk)
+    assert sent.bridge_message_id and sent.sent_at and sent.attempts == 1

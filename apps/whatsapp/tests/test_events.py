@@ -297,7 +297,9 @@ def test_an_unknown_reason_code_is_never_shown_raw(organization):
 def test_an_event_type_nobody_handles_is_accepted_and_ignored(client, organization, monkeypatch):
     from apps.whatsapp import events
 
-    monkeypatch.setattr(events, "_handlers", {})  # as if no app had registered a message.status handler
+    # As if no app had registered a message.status handler.
+    monkeypatch.setattr(events, "_handlers", {})
+    monkeypatch.setattr(events, "_batch_handlers", {})
     sent = MessageFactory(organization=organization, bridge_message_id="wa-ignored", status=MessageStatus.SENT)
     status = event(organization, "message.status", message_id="wa-ignored", status="read")
     assert post(client, [status]).json() == {"applied": 1, "accepted": [status["id"]], "rejected": []}
@@ -314,9 +316,97 @@ def test_a_handler_s_refusal_settles_the_event_and_only_the_session_type_is_kept
         raise ApplicationError("not now")
 
     monkeypatch.setattr(events, "_handlers", {})
+    monkeypatch.setattr(events, "_batch_handlers", {})
     events.event_handler_register(event_type="message.inbound", handler=refuse)
     inbound = event(organization, "message.inbound", message_id="wa-refused", **{"from": "+573001112233"}, text="1")
     assert post(client, [inbound]).json() == {"applied": 1, "accepted": [inbound["id"]], "rejected": []}
     assert ProcessedEvent.objects.get(event_id=inbound["id"]).rejected_reason == ""
     with pytest.raises(ValueError):
         events.event_handler_register(event_type="session.status", handler=refuse)
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(client, organization):
+    from django.test.utils import CaptureQueriesContext
+
+    patients = PatientFactory.create_batch(3, organization=organization, consenting=True)
+    sent = [MessageFactory(organization=organization, status=MessageStatus.SENT) for _ in range(3)]
+
+    def batch(size):
+        inbound = [event(organization, "message.inbound", message_id=uuid.uuid4().hex,
+                         **{"from": patients[i % 3].phone}, text=f"Hola {i}", button_id=None, push_name="",
+                         timestamp=0) for i in range(size)]
+        statuses = [event(organization, "message.status", message_id=f"b-{i}", client_message_id=str(m.pk),
+                          phone=m.phone, status="delivered", error_code=None, error=None)
+                    for i, m in enumerate(sent)]
+        return inbound + statuses
+
+    post(client, batch(1))  # settings and conversations exist from here on
+    counts = []
+    for size in (5, 50):
+        with CaptureQueriesContext(connection) as queries:
+            assert post(client, batch(size)).json()["applied"] == size + 3
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert Message.objects.filter(direction="in").count() == 56
+
+
+def test_statuses_in_one_batch_apply_in_order_and_only_move_forward(client, organization):
+    message = MessageFactory(organization=organization, status=MessageStatus.SENDING, sent_at=None)
+    other = MessageFactory(organization=organization, status=MessageStatus.SENT, bridge_message_id="b-other")
+    events = [event(organization, "message.status", message_id="b-1", client_message_id=str(message.pk),
+                    phone=message.phone, status=status, error_code=None, error=None)
+              for status in ("delivered", "sent", "read", "delivered")]
+    # Found by the bridge's id alone.
+    events.append(event(organization, "message.status", message_id="b-other", client_message_id=None,
+                        phone=other.phone, status="read", error_code=None, error=None))
+    resp = post(client, events)
+    assert resp.json()["applied"] == 5
+    message.refresh_from_db()
+    other.refresh_from_db()
+    assert (message.status, message.bridge_message_id) == (MessageStatus.READ, "b-1")
+    assert message.delivered_at and message.read_at
+    assert other.status == MessageStatus.READ
+
+
+def test_a_reminder_s_first_sent_status_in_a_batch_asks_for_its_confirmation(client, organization):
+    from apps.appointments.models import ConfirmationStatus
+    from apps.appointments.tests.factories import AppointmentFactory
+
+    appointment = AppointmentFactory(organization=organization, start=dt.datetime(2031, 3, 3, 14, tzinfo=dt.UTC))
+    reminder = MessageFactory(organization=organization, appointment=appointment, patient=appointment.patient,
+                              kind=MessageKind.REMINDER, appointment_start=appointment.start,
+                              status=MessageStatus.SENDING, sent_at=None)
+    post(client, [event(organization, "message.status", message_id="b-r", client_message_id=str(reminder.pk),
+                        phone=reminder.phone, status="sent", error_code=None, error=None)])
+    appointment.refresh_from_db()
+    assert appointment.confirmation == ConfirmationStatus.REQUESTED
+
+
+def test_a_batch_keeps_each_event_s_meaning_and_order(client, organization):
+    """Plain messages around a STOP and a failed status: each applied as if alone, in order."""
+    patient = PatientFactory(organization=organization, consenting=True)
+    failing = MessageFactory(organization=organization, status=MessageStatus.SENT, kind=MessageKind.FREE_TEXT)
+    events = [
+        event(organization, "message.inbound", message_id="wa-a", **{"from": patient.phone}, text="Hola",
+              button_id=None, push_name="", timestamp=0),
+        event(organization, "message.inbound", message_id="wa-a", **{"from": patient.phone}, text="Hola",
+              button_id=None, push_name="", timestamp=0),  # the same WhatsApp message under another event id
+        event(organization, "message.inbound", message_id="wa-stop", **{"from": patient.phone}, text="STOP",
+              button_id=None, push_name="", timestamp=0),
+        event(organization, "message.status", message_id="b-f", client_message_id=str(failing.pk),
+              phone=failing.phone, status="failed", error_code="not_on_whatsapp", error="no account"),
+        event(organization, "message.inbound", message_id="wa-b", **{"from": "+573159990000"}, text="¿Precio?",
+              button_id=None, push_name="Laura", timestamp=0),
+    ]
+    resp = post(client, events)
+    assert resp.json() == {"applied": 5, "accepted": [e["id"] for e in events], "rejected": []}
+    inbound = list(Message.objects.filter(direction="in").order_by("pk").values_list("bridge_message_id", "kind"))
+    assert inbound == [("wa-a", MessageKind.FREE_TEXT), ("wa-stop", MessageKind.OPT_OUT),
+                       ("wa-b", MessageKind.FREE_TEXT)]
+    patient.refresh_from_db()
+    failing.refresh_from_db()
+    assert patient.whatsapp_opted_out
+    assert (failing.status, failing.error_code) == (MessageStatus.FAILED, "not_on_whatsapp")
+    # The whole batch again: every id already processed, nothing applied twice.
+    assert post(client, events).json()["applied"] == 0
+    assert Message.objects.filter(direction="in").count() == 3
