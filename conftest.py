@@ -111,3 +111,18 @@ def _plain_static_storage(settings):
 def _media_root(settings, tmp_path):
     # Every test keeps its files to itself, and none lands in the project's var/media.
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _job_queue_left_empty(request, django_db_blocker):
+    """A transactional test commits its jobs, and Django's flush leaves procrastinate's tables alone:
+    empty them after such a test so that no later test finds (or a worker runs) its jobs."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if not ({"transactional_db", "live_server"} & set(request.fixturenames)
+            or (marker is not None and marker.kwargs.get("transaction"))):
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers CASCADE")
