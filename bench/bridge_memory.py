@@ -18,7 +18,7 @@ import time
 
 import httpx
 
-from bench.common import FULL, emit, free_port, start, stop, wait_http
+from bench.common import FULL, emit, free_port, link_sandbox, start, stop, wait_http
 from whatsapp_bridge.tests.graph_server import GraphServer
 from whatsapp_bridge.workers import proc_figures
 
@@ -48,15 +48,6 @@ def _wait_status(client: httpx.Client, org: str, wanted: set[str], timeout: floa
         if status in wanted or time.monotonic() > deadline:
             return status
         time.sleep(0.05)
-
-
-def _link_sandbox(client: httpx.Client, org: str, phone: str) -> None:
-    client.post("/api/start-session", json={"organization_id": org, "engine": "sandbox"}).raise_for_status()
-    _wait_status(client, org, {"qr_ready"})
-    qr = client.get(f"/api/qr/{org}").json()["qr_text"]
-    httpx.get(qr, params={"phone": phone}, timeout=10).raise_for_status()
-    if _wait_status(client, org, {"connected"}) != "connected":
-        raise RuntimeError(f"sandbox {org} never connected")
 
 
 def _connect_cloud(client: httpx.Client, graph: GraphServer, org: str, index: int) -> None:
@@ -92,11 +83,11 @@ def main() -> None:
             # A few sessions of each kind first, so that what every engine sets up once (the Graph
             # client, the credentials store, imports) is not counted as the cost of a session.
             for i in range(WARM_UP):
-                _link_sandbox(client, f"warm-s{i}", f"+5730054{i:05d}")
+                link_sandbox(client, f"warm-s{i}", f"+5730054{i:05d}")
                 _connect_cloud(client, graph, f"warm-c{i}", 90000 + i)
             warm = _settled_rss(bridge.pid)
             for i in range(SANDBOX):
-                _link_sandbox(client, f"s{i}", f"+5730055{i:05d}")
+                link_sandbox(client, f"s{i}", f"+5730055{i:05d}")
             after_sandbox = _settled_rss(bridge.pid)
             for i in range(CLOUD):
                 _connect_cloud(client, graph, f"c{i}", i)

@@ -146,3 +146,19 @@ def start_gunicorn(env: dict, port: int):
     process = start(list(WEB_COMMAND), env, f"web-{port}")
     wait_http(f"http://127.0.0.1:{port}/api/health")
     return process
+
+
+def link_sandbox(client: httpx.Client, org: str, phone: str) -> None:
+    """Start a sandbox session on the bridge `client` talks to and scan its QR with `phone`."""
+    client.post("/api/start-session", json={"organization_id": org, "engine": "sandbox"}).raise_for_status()
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/status/{org}").json()["status"] != "qr_ready":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"sandbox {org} never showed a QR")
+        time.sleep(0.05)
+    qr = client.get(f"/api/qr/{org}").json()["qr_text"]
+    httpx.get(qr, params={"phone": phone}, timeout=10).raise_for_status()
+    while client.get(f"/api/status/{org}").json()["status"] != "connected":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"sandbox {org} never connected")
+        time.sleep(0.05)

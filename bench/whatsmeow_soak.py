@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import ROOT, emit, free_port, start, stop, wait_http
+from bench.common import ROOT, emit, free_port, link_sandbox, start, stop, wait_http
 from whatsapp_bridge.workers import proc_figures
 
 API_KEY = "soak-key-0123456789"
@@ -45,21 +45,6 @@ def _env(port: int, data_dir: str) -> dict:
     }
 
 
-def _link_sandbox(client: httpx.Client, org: str, phone: str) -> None:
-    client.post("/api/start-session", json={"organization_id": org, "engine": "sandbox"}).raise_for_status()
-    deadline = time.monotonic() + 30
-    while client.get(f"/api/status/{org}").json()["status"] != "qr_ready":
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"sandbox {org} never showed a QR")
-        time.sleep(0.05)
-    qr = client.get(f"/api/qr/{org}").json()["qr_text"]
-    httpx.get(qr, params={"phone": phone}, timeout=10).raise_for_status()
-    while client.get(f"/api/status/{org}").json()["status"] != "connected":
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"sandbox {org} never connected")
-        time.sleep(0.05)
-
-
 def main() -> None:
     seconds = float(os.environ.get("SOAK_SECONDS", "600"))
     orgs = int(os.environ.get("SOAK_ORGS", "50"))
@@ -74,7 +59,7 @@ def main() -> None:
             time.sleep(1)
             idle = proc_figures(bridge.pid)
             for i in range(sandboxes):
-                _link_sandbox(client, f"s{i}", f"+5730055{i:05d}")
+                link_sandbox(client, f"s{i}", f"+5730055{i:05d}")
             linked = proc_figures(bridge.pid)
             for i in range(orgs):
                 client.post("/api/start-session", json={"organization_id": f"w{i}", "engine": "whatsmeow"})

@@ -91,3 +91,21 @@ def make_web(tmp_path, transactional_db):
     yield make
     for web in started:
         web.stop()
+
+
+@pytest.fixture
+def poison():
+    """The database refuses inbound messages whose text is 'veneno', as it would a value it cannot store."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'poison row refused'; END $$;
+            CREATE TRIGGER refuse_poison BEFORE INSERT ON notifications_message
+            FOR EACH ROW WHEN (NEW.body = 'veneno') EXECUTE FUNCTION refuse_poison();
+        """)
+
+    def cure():
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse_poison ON notifications_message; DROP FUNCTION refuse_poison();")
+
+    return cure

@@ -98,16 +98,9 @@ def test_an_inbound_message_with_nul_characters_applies_cleanly_with_the_rest_of
     assert WhatsAppSession.objects.get(organization=organization).status == "connected"
 
 
-def test_an_event_that_fails_unexpectedly_is_recorded_as_rejected_and_never_blocks_the_others(client, organization):
+def test_an_event_that_fails_unexpectedly_is_recorded_as_rejected_and_never_blocks_the_others(client, organization,
+                                                                                              poison):
     patient = PatientFactory(consenting=True, organization=organization)
-    with connection.cursor() as cursor:
-        # The database refuses this one row, as it would a value it cannot store.
-        cursor.execute("""
-            CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION 'poison row refused'; END $$;
-            CREATE TRIGGER refuse_poison BEFORE INSERT ON notifications_message
-            FOR EACH ROW WHEN (NEW.body = 'veneno') EXECUTE FUNCTION refuse_poison();
-        """)
     bad = event(organization, "message.inbound", message_id="wa-bad", **{"from": patient.phone}, text="veneno",
                 button_id=None, push_name="", timestamp=0)
     good = event(organization, "message.inbound", message_id="wa-good", **{"from": patient.phone}, text="Hola",

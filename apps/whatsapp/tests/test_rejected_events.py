@@ -4,7 +4,6 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.urls import reverse
 
 from apps.notifications.models import Message
@@ -20,24 +19,6 @@ def _secret(settings):
     from tests.processes import EVENTS_SECRET
 
     settings.WHATSAPP_EVENTS_SECRET = EVENTS_SECRET
-
-
-@pytest.fixture
-def poison():
-    """The database refuses inbound messages whose text is 'veneno', as it would a value it cannot store."""
-    with connection.cursor() as cursor:
-        cursor.execute("""
-            CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION 'poison row refused'; END $$;
-            CREATE TRIGGER refuse_poison BEFORE INSERT ON notifications_message
-            FOR EACH ROW WHEN (NEW.body = 'veneno') EXECUTE FUNCTION refuse_poison();
-        """)
-
-    def cure():
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER refuse_poison ON notifications_message; DROP FUNCTION refuse_poison();")
-
-    return cure
 
 
 def inbound(organization, patient, text):
