@@ -95,7 +95,7 @@ class ProcessedEvent(models.Model):
     # Set when applying the event failed unexpectedly: it is settled (the bridge stops sending it) and
     # says why; the event itself is kept so that `replay_rejected_events` can apply it after a fix.
     rejected_reason = models.TextField(blank=True, default="")
-    payload = models.JSONField(null=True, blank=True)
+    payload = models.JSONField(_("event as received"), null=True, blank=True)
 
     def __str__(self):
         return f"{self.type} {self.event_id}"

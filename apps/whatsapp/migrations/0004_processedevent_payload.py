@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='processedevent',
             name='payload',
-            field=models.JSONField(blank=True, null=True),
+            field=models.JSONField(blank=True, null=True, verbose_name='event as received'),
         ),
     ]
