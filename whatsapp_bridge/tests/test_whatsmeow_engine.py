@@ -591,6 +591,7 @@ def test_whatsmeow_through_the_bridge_process(make_bridge, receiver):
 def postgres_store():
     """A fresh PostgreSQL database for whatsmeow's keys (the `BRIDGE_DATABASE_URL=postgres://` case)."""
     import uuid
+    from urllib.parse import unquote
 
     import psycopg
 
@@ -602,7 +603,13 @@ def postgres_store():
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     # whatsmeow's driver (lib/pq) requires TLS unless told otherwise; the local server has none.
-    yield f"{base}/{name}?sslmode=disable"
+    # It cannot read a socket directory in the host part (the embedded server's URL, as make test
+    # builds it): that goes as the `host` parameter, which libpq reads as well.
+    scheme_user, _, host = base.rpartition("@")
+    if host.startswith("%2F"):
+        yield f"{scheme_user}@/{name}?host={unquote(host)}&sslmode=disable"
+    else:
+        yield f"{base}/{name}?sslmode=disable"
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
