@@ -13,6 +13,7 @@ import httpx
 from tests.processes import (
     ROOT,
     WEB_COMMAND,
+    WORKER_COMMAND,
     database_url_for,
     free_port,
     process_start,
@@ -22,8 +23,8 @@ from tests.processes import (
 from tests.processes import manage as _manage
 from tests.processes import process_stop as stop
 
-__all__ = ["FULL", "ROOT", "bench_environment", "emit", "free_port", "load", "manage", "staff_setup", "start",
-           "start_gunicorn", "stop", "wait_http"]
+__all__ = ["FULL", "ROOT", "WORKER_COMMAND", "bench_environment", "emit", "free_port", "link_sandbox", "load", "manage",
+           "staff_setup", "start", "start_gunicorn", "stop", "wait_http"]
 
 FULL = os.environ.get("BENCH_FULL") == "1"
 

@@ -23,6 +23,8 @@ API_KEY = "django-test-bridge-key"
 EVENTS_SECRET = "django-test-events-secret"
 
 BRIDGE_COMMAND = (sys.executable, "-m", "whatsapp_bridge")
+# The worker as ecosystem.config.js starts it.
+WORKER_COMMAND = (sys.executable, "manage.py", "worker")
 WEB_COMMAND = (str(Path(sys.executable).parent / "gunicorn"), "opticaapp.wsgi:application",
                "-c", "deploy/gunicorn.conf.py")
 
@@ -254,7 +256,7 @@ class WorkerProcess(_Process):
                    WHATSAPP_SEND_RETRY_MAX_SECONDS="2", WHATSAPP_BRIDGE_TIMEOUT="5", DATABASE_CONN_MAX_AGE="0",
                    PYTHONUNBUFFERED="1", MEDIA_ROOT=str(settings.MEDIA_ROOT))
         env.update(self.extra_env)
-        self.proc = process_start((sys.executable, "manage.py", "worker"), env=env, log_path=self.log_path)
+        self.proc = process_start(WORKER_COMMAND, env=env, log_path=self.log_path)
         return self
 
 

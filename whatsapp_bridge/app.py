@@ -25,12 +25,26 @@ from .logs import current_org
 from .media import MediaRejected, MediaStore, from_body, media_response
 from .metrics import Metrics
 from .phones import InvalidPhone, to_e164
-from .schemas import CloudCredentialsBody, OrgBody, PacingBody, PairingCodeBody, SendMessageBody, StartSessionBody
+from .schemas import (
+    CloudCredentialsBody,
+    OrgBody,
+    PacingBody,
+    PairingCodeBody,
+    SendMessageBody,
+    SendMessagesAnswer,
+    SendMessagesBody,
+    StartSessionBody,
+)
 from .sessions import BridgeStopping, SessionError, SessionManager
 from .store import Store
 from .workers import WorkerRegistry, proc_figures
 
 log = logging.getLogger("whatsapp_bridge.app")
+
+OUTSIDE_WINDOW = (
+    "outside the 24 h customer-service window: this number has not written in the last 24 hours, "
+    "so only an approved template can be sent"
+)
 
 
 def _engine_factories(settings: Settings, store: Store, media: MediaStore, hub: CloudHub, workers: WorkerRegistry):
@@ -168,6 +182,8 @@ def create_app(settings: Settings) -> FastAPI:
         field = names[0] if names else "body"
         if field == "media" and len(names) > 1:
             field = f"media.{names[1]}"
+        elif field == "messages" and len(names) > 1:
+            field = ".".join(names)  # messages.3.phone: the batch item and its field
         message = first.get("msg", "invalid input")
         return JSONResponse(
             {
@@ -315,13 +331,7 @@ def create_app(settings: Settings) -> FastAPI:
                 sections = body.list_message.sections
                 buttons = [{"id": row.id, "title": row.title} for sec in sections for row in sec.rows]
         if body.template is None and not engine.window_open(phone):
-            raise ApiError(
-                422,
-                "outside the 24 h customer-service window: this number has not written in the last 24 hours, "
-                "so only an approved template can be sent",
-                "template",
-                error_code="outside_window",
-            )
+            raise ApiError(422, OUTSIDE_WINDOW, "template", error_code="outside_window")
         deliver_before = body.deliver_before.timestamp() if body.deliver_before else None
         code, answer = await session.send(
             phone, body.message, buttons, body.client_message_id, media, extra or None, deliver_before=deliver_before
@@ -332,6 +342,66 @@ def create_app(settings: Settings) -> FastAPI:
             # Meta refused it for good: 4xx, so callers record the failure instead of retrying.
             return JSONResponse({**answer, "field": field}, status_code=422)
         return JSONResponse(answer, status_code=code)
+
+    @app.post(
+        "/api/send-messages",
+        tags=["messages"],
+        response_model=SendMessagesAnswer,
+        responses=error_responses(*BODY, 404, 409),
+    )
+    async def send_messages(body: SendMessagesBody, request: Request):
+        """Up to 100 text messages of one organization in one call, sent in their order.
+
+        Each message is taken as /api/send-message takes it (the same checks, the same
+        `client_message_id` rule: a repeat is answered, never sent twice) and gets in `results` what
+        that route would have answered: `http_status` 200 sent, 202 queued, 422 refused (the field
+        named), 502 failed. Input the route would refuse (a phone that is not a number, a bad button)
+        refuses the whole batch with 422 naming `messages.<index>.<field>`, before anything is sent.
+        A session that cannot send answers 409 for the whole batch, as /api/send-message does.
+        """
+        session = session_or_404(request, body.organization_id)
+        engine = session.engine
+        prepared, results = [], {}
+        for index, item in enumerate(body.messages):
+            if len(item.message) > settings.max_message_chars:
+                raise ApiError(
+                    422, f"message is longer than {settings.max_message_chars} characters", f"messages.{index}.message"
+                )
+            try:
+                phone = to_e164(item.phone, session.region)
+            except InvalidPhone as exc:
+                raise ApiError(422, str(exc), f"messages.{index}.phone") from None
+            buttons = [b.model_dump() for b in item.buttons] if item.buttons else None
+            extra = {}
+            if item.template is not None:
+                extra["template"] = item.template.model_dump()
+            if item.list_message is not None:
+                if engine.supports_lists:
+                    extra["list_message"] = item.list_message.model_dump()
+                else:
+                    buttons = [{"id": row.id, "title": row.title} for sec in item.list_message.sections
+                               for row in sec.rows]
+            if item.template is None and not engine.window_open(phone):
+                results[index] = (422, {"error": OUTSIDE_WINDOW, "field": "template", "error_code": "outside_window"})
+                continue
+            prepared.append((index, {
+                "phone": phone, "text": item.message, "buttons": buttons, "client_message_id": item.client_message_id,
+                "extra": extra or None,
+                "deliver_before": item.deliver_before.timestamp() if item.deliver_before else None,
+            }))
+        if prepared:
+            answers = await session.send_batch([message for _index, message in prepared])
+            for (index, _message), answer in zip(prepared, answers, strict=True):
+                results[index] = answer
+            # What the caller is told (queued, sent, failed) is on disk first.
+            await request.app.state.store.durable()
+        out = []
+        for index, item in enumerate(body.messages):
+            code, answer = results[index]
+            if code == 502 and (field := engine.refusal(answer.get("error_code"))):
+                code, answer = 422, {**answer, "field": field}
+            out.append({"client_message_id": item.client_message_id, "http_status": code, **answer})
+        return {"results": out}
 
     @app.get("/api/media/{organization_id}/{media_id}", tags=["messages"], responses=error_responses(401, 404, 422))
     async def media_file(organization_id: str, media_id: str, request: Request):

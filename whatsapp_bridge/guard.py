@@ -10,6 +10,8 @@ import hmac
 import json
 import re
 
+from .schemas import MAX_BATCH
+
 PUBLIC_PREFIXES = ("/api/health", "/sandbox/scan/", "/openapi.json", "/webhooks/")
 # Meta signs its webhooks itself and sends up to 3 MB.
 WEBHOOK_PREFIX = "/webhooks/"
@@ -17,6 +19,8 @@ PUBLIC_EXACT = ("/sandbox", "/sandbox/")
 PROTECTED_PREFIXES = ("/api/", "/sandbox/api/", "/metrics")
 # Routes whose JSON body may carry a base64 file, and so get the larger media limit.
 MEDIA_ROUTES = re.compile(r"^(/api/send-message|/sandbox/api/[^/]+/reply)/?$")
+# A batch of messages may be as large as its messages sent one by one.
+BATCH_ROUTE = re.compile(r"^/api/send-messages/?$")
 
 
 def key_matches(given: str | None, expected: str) -> bool:
@@ -70,6 +74,8 @@ class Guard:
         limit = self.max_media_body if media_route else self.max_body
         if path.startswith(WEBHOOK_PREFIX):
             limit = self.max_webhook_body
+        elif BATCH_ROUTE.match(path):
+            limit = self.max_body * MAX_BATCH
 
         def too_big(seen: bytes):
             # The text fields come first and are short, so a body this large that has named a

@@ -153,7 +153,10 @@ class ListMessage(BaseModel):
         return value
 
 
-class SendMessageBody(OrgBody):
+class MessageFields(BaseModel):
+    """What one message is: the body of /api/send-message without its organization."""
+
+    model_config = STRICT
     # Parsed in the route with the session's default region: national numbers are allowed.
     phone: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     # Declared before `message` and `buttons` so that their validators can see it.
@@ -195,6 +198,57 @@ class SendMessageBody(OrgBody):
         if value and info.data.get("media") is not None:
             raise ValueError("buttons cannot be sent with media")
         return value
+
+
+# MessageFields first: the body keeps organization_id as its first field.
+class SendMessageBody(MessageFields, OrgBody):
+    pass
+
+
+# The most messages of one organization a /api/send-messages call takes.
+MAX_BATCH = 100
+
+
+class BatchMessage(MessageFields):
+    """One message of a /api/send-messages batch: its own id is required (retries of a batch rely on
+    it), and files go one by one through /api/send-message."""
+
+    client_message_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    media: None = Field(default=None, description="not allowed in a batch: send files through /api/send-message")
+
+    @field_validator("media", mode="before")
+    @classmethod
+    def _no_media(cls, value):
+        if value is not None:
+            raise ValueError("a batch carries no files: send media one at a time through /api/send-message")
+        return value
+
+
+class SendMessagesBody(OrgBody):
+    messages: Annotated[list[BatchMessage], Field(min_length=1, max_length=MAX_BATCH)]
+
+    @field_validator("messages")
+    @classmethod
+    def _unique_client_ids(cls, value: list[BatchMessage]) -> list[BatchMessage]:
+        if len({m.client_message_id for m in value}) != len(value):
+            raise ValueError("client_message_id must be unique within a batch")
+        return value
+
+
+class BatchResult(BaseModel):
+    """What /api/send-message would have answered for this message: `http_status` is its status code."""
+
+    client_message_id: str
+    http_status: int
+    status: Literal["sent", "queued", "failed"] | None = None
+    message_id: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+    field: str | None = None
+
+
+class SendMessagesAnswer(BaseModel):
+    results: list[BatchResult]
 
 
 class CloudCredentialsBody(OrgBody):

@@ -433,47 +433,78 @@ class Session:
         recorded before anything is attempted; it says "sent" only once the engine took the
         message, so a retry of the same `client_message_id` after a crash sends it.
         """
-        metrics = self.manager.metrics
         async with self.send_lock:
-            if client_message_id:
-                prior = self.store.send_by_client_id(self.org, client_message_id)
-                if prior and prior["status"] != "failed":
-                    metrics.sends.labels(self.engine_name, "duplicate").inc()
-                    return await self._answer_retry(prior)
-                if prior:
-                    self.store.delete_send(prior["message_id"])
+            return await self._send_locked(phone, text, buttons, client_message_id, media, extra, deliver_before)
+
+    async def send_batch(self, messages: list[dict]) -> list[tuple[int, dict]]:
+        """Many messages of this organization in one call, each as send() would take it: one
+        (http_status, body) per message, in order. Under one hold of the send lock, so the batch goes
+        out in its order; when pacing asks for a wait, the rest are queued (202) instead of keeping
+        the caller waiting, and the outbox sends them paced (each reported by a status event)."""
+        async with self.send_lock:
             self._require_sendable()
-            row = {
-                "message_id": uuid.uuid4().hex,
-                "organization_id": self.org,
-                "client_message_id": client_message_id,
-                "phone": phone,
-                "text": text,
-                "buttons": buttons or None,
-                "extra": extra or None,
-                "status": "queued",
-                "first_status": "queued",
-                "first_code": 202,
-                "deliver_before": deliver_before,
-            }
-            if media is not None:
-                # Kept as a file so that a queued or retried send still has its bytes.
-                row["media_id"] = self.manager.media.save(self.org, media, "out")["media_id"]
-            backlog = self.store.has_queued_sends(self.org)
-            if self.status != "connected" or backlog or self.pacer.cap_reached():
-                self.store.insert_send(row)
-                metrics.sends.labels(self.engine_name, "queued").inc()
-                self.log.info("send queued", extra={"message_id": row["message_id"], "session_status": self.status})
-                self.kick_outbox()
-                return 202, {"message_id": row["message_id"], "status": "queued"}
-            self.store.insert_send({**row, "status": "sending"})
-            return await self._send_now(row["message_id"])
+            return [
+                await self._send_locked(
+                    m["phone"], m["text"], m.get("buttons"), m["client_message_id"], None, m.get("extra"),
+                    deliver_before=m.get("deliver_before"), queue_when_paced=True,
+                )
+                for m in messages
+            ]
+
+    async def _send_locked(
+        self,
+        phone: str,
+        text: str,
+        buttons: list[dict] | None,
+        client_message_id: str | None,
+        media: Media | None = None,
+        extra: dict | None = None,
+        deliver_before: float | None = None,
+        queue_when_paced: bool = False,
+    ):
+        metrics = self.manager.metrics
+        if client_message_id:
+            prior = self.store.send_by_client_id(self.org, client_message_id)
+            if prior and prior["status"] != "failed":
+                metrics.sends.labels(self.engine_name, "duplicate").inc()
+                return await self._answer_retry(prior)
+            if prior:
+                self.store.delete_send(prior["message_id"])
+        self._require_sendable()
+        row = {
+            "message_id": uuid.uuid4().hex,
+            "organization_id": self.org,
+            "client_message_id": client_message_id,
+            "phone": phone,
+            "text": text,
+            "buttons": buttons or None,
+            "extra": extra or None,
+            "status": "queued",
+            "first_status": "queued",
+            "first_code": 202,
+            "deliver_before": deliver_before,
+        }
+        if media is not None:
+            # Kept as a file so that a queued or retried send still has its bytes.
+            row["media_id"] = self.manager.media.save(self.org, media, "out")["media_id"]
+        backlog = self.store.has_queued_sends(self.org)
+        paced = queue_when_paced and self.pacer.wait_time() > 0
+        if self.status != "connected" or backlog or paced or self.pacer.cap_reached():
+            self.store.insert_send(row)
+            metrics.sends.labels(self.engine_name, "queued").inc()
+            self.log.info("send queued", extra={"message_id": row["message_id"], "session_status": self.status})
+            self.kick_outbox()
+            return 202, {"message_id": row["message_id"], "status": "queued"}
+        self.store.insert_send({**row, "status": "sending"})
+        return await self._send_now(row["message_id"])
 
     async def _wait_slot(self) -> bool:
         """The pacer's wait, cut short when the bridge is stopping (then False)."""
         stopping = self.manager.stopping
         if stopping.is_set():
             return False
+        if self.pacer.wait_time() <= 0:
+            return True
         pacing = asyncio.ensure_future(self.pacer.wait())
         stop = asyncio.ensure_future(stopping.wait())
         try:

@@ -24,7 +24,7 @@ from apps.appointments.models import (
 )
 from apps.appointments.rules import fits_working_hours, overlaps_time_off
 from apps.appointments.selectors import scheduling_settings_get
-from apps.appointments.signals import appointment_changed
+from apps.appointments.signals import appointment_changed, appointments_changed
 from apps.appointments.transitions import (
     CONFIRMABLE_STATUSES,
     confirmation_can_move,
@@ -305,7 +305,7 @@ def appointment_confirmation_set(*, appointment: Appointment, confirmation: str,
 _REQUEST_SQL = f"""
 WITH old AS (
     SELECT id, organization_id, confirmation FROM {Appointment._meta.db_table}
-    WHERE id = %s AND confirmation = ANY(%s) AND status = ANY(%s) FOR UPDATE
+    WHERE id = ANY(%s) AND confirmation = ANY(%s) AND status = ANY(%s) ORDER BY id FOR UPDATE
 ), moved AS (
     UPDATE {Appointment._meta.db_table} AS a SET confirmation = %s, updated_at = %s
     FROM old WHERE a.id = old.id
@@ -322,19 +322,33 @@ def appointment_confirmation_request(*, appointment_id: int, source: str) -> boo
     """The patient was asked to confirm (their reminder went out): an unconfirmed (or no response)
     appointment still scheduled moves to requested, with its history row and its announcement, as
     appointment_confirmation_set does, in one statement. False (nothing changed) otherwise."""
+    moved = _confirmations_request([appointment_id], source)
+    if moved:
+        _announce(Appointment(pk=appointment_id), "confirmation")
+    return bool(moved)
+
+
+def appointments_confirmation_request(*, appointment_ids: list[int], source: str) -> list[int]:
+    """appointment_confirmation_request for many appointments (a batch of reminders that went out), in
+    one statement, announced once with `appointments_changed`; the ids that moved."""
+    moved = _confirmations_request(appointment_ids, source) if appointment_ids else []
+    if moved:
+        transaction.on_commit(partial(appointments_changed.send, sender=Appointment, appointment_ids=moved,
+                                      change="confirmation"), robust=True)
+    return moved
+
+
+def _confirmations_request(appointment_ids: list[int], source: str) -> list[int]:
     to = ConfirmationStatus.REQUESTED
     sources = [c for c in (ConfirmationStatus.UNCONFIRMED, ConfirmationStatus.NO_RESPONSE)
                if confirmation_can_move(c, to)]
     now = timezone.now()
     # One statement, atomic by itself: no transaction of its own (the announcement waits for the
-    # caller's, if there is one).
+    # caller's, if there is one). Rows are locked in id order, as concurrent batches lock them.
     with connection.cursor() as cursor:
-        cursor.execute(_REQUEST_SQL, [appointment_id, sources, sorted(CONFIRMABLE_STATUSES), to, now,
+        cursor.execute(_REQUEST_SQL, [list(appointment_ids), sources, sorted(CONFIRMABLE_STATUSES), to, now,
                                       now, EventKind.CONFIRMATION, to, source])
-        moved = cursor.fetchone() is not None
-    if moved:
-        _announce(Appointment(pk=appointment_id), "confirmation")
-    return moved
+        return [row[0] for row in cursor.fetchall()]
 
 
 @transaction.atomic

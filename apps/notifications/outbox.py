@@ -14,7 +14,8 @@ from functools import partial
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -83,13 +84,21 @@ def _enqueue_send(message_id: int, not_before: dt.datetime | None = None) -> Non
         message_id=message_id)
 
 
-def _enqueue_sends(message_ids: list[int]) -> None:
-    """The same jobs as _enqueue_send, each with its own lock, in one INSERT."""
+# Messages per batch send job, one bridge call each (the bridge takes up to 100).
+SEND_BATCH = 50
+
+
+def _enqueue_sends(messages: list[tuple[int, int]]) -> None:
+    """Batch send jobs (`notifications.send_messages`) for (message id, organization id) pairs: one job
+    per SEND_BATCH messages of one organization, all deferred in one INSERT."""
     from procrastinate.contrib.django import app
 
-    if message_ids:
-        jobs = [task_configure("notifications.send_message", lock=f"send-message-{pk}").make_new_job(message_id=pk)
-                for pk in message_ids]
+    by_organization: dict[int, list[int]] = {}
+    for pk, organization_id in messages:
+        by_organization.setdefault(organization_id, []).append(pk)
+    jobs = [task_configure("notifications.send_messages").make_new_job(message_ids=pks[i:i + SEND_BATCH])
+            for pks in by_organization.values() for i in range(0, len(pks), SEND_BATCH)]
+    if jobs:
         app.job_manager.batch_defer_jobs(jobs=jobs)
 
 
@@ -131,7 +140,7 @@ def reminder_messages_queue(*, messages: list[Message]) -> list[Message]:
     """
     Message.objects.bulk_create(messages)
     messages_stored.send(sender=Message, messages=messages)
-    transaction.on_commit(partial(_enqueue_sends, [message.pk for message in messages]))
+    transaction.on_commit(partial(_enqueue_sends, [(message.pk, message.organization_id) for message in messages]))
     return messages
 
 
@@ -297,6 +306,145 @@ def message_send(*, message_id: int) -> str:
     return status
 
 
+# The outcomes of a batch the bridge took, in one statement, with _SENT_SQL's rules for each row.
+_BATCH_SENT_SQL = f"""
+UPDATE {Message._meta.db_table} AS m SET
+    status = CASE WHEN v.sent AND m.status IN ('queued', 'sending') THEN 'sent' ELSE m.status END,
+    sent_at = CASE WHEN v.sent AND m.status IN ('queued', 'sending') THEN COALESCE(m.sent_at, %s) ELSE m.sent_at END,
+    bridge_message_id = CASE WHEN m.bridge_message_id = '' THEN v.bridge_id ELSE m.bridge_message_id END,
+    error_code = '', error = '', updated_at = %s
+FROM (SELECT * FROM unnest(%s::bigint[], %s::boolean[], %s::text[])) AS v(id, sent, bridge_id)
+WHERE m.id = v.id
+RETURNING m.id, m.status
+"""  # noqa: S608 - the table name is the model's own
+
+
+def messages_send(*, message_ids: list[int]) -> dict[str, int]:
+    """The batch send job's body: message_send for many messages, with one bridge call per
+    organization and SEND_BATCH messages and a few queries for the whole batch (claim, mark, outcome;
+    then one per reminder whose appointment moves to "confirmation requested").
+
+    A message another job holds is left to it; one with a file goes to a send job of its own. When the
+    bridge or the session is not available, every message not sent keeps its reason and the job is
+    retried (SendRetry): a rerun skips what went out and the bridge answers a repeated
+    client_message_id without sending it again. Returns how many ended sent, failed and retried.
+    """
+    now = timezone.now()
+    outcome = {"sent": 0, "failed": 0, "retry": 0}
+    with transaction.atomic():
+        claimed = list(Message.objects.select_for_update(of=("self",), skip_locked=True)
+                       .select_related("organization__notification_settings", "patient", "appointment", "reply_to",
+                                       "attachment")
+                       .filter(pk__in=message_ids).order_by("pk"))
+        ready = []
+        for message in claimed:
+            if message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+                if message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES:
+                    _confirmation_requested(message.appointment)
+                continue
+            if getattr(message, "attachment", None) is not None:
+                transaction.on_commit(partial(_enqueue_send, message.pk))
+                continue
+            code, text = _block_reason(message, now)
+            if code:
+                _fail(message, code, text, alert=code == "appointment_started" and message.attempts > 0)
+                outcome["failed"] += 1
+                continue
+            ready.append(message)
+        if ready:
+            Message.objects.filter(pk__in=[m.pk for m in ready]).update(
+                status=MessageStatus.SENDING, sending_at=Coalesce("sending_at", Value(now)),
+                attempts=F("attempts") + 1, updated_at=now)
+
+    client = BridgeClient()
+    retry = ""
+    by_organization: dict[int, list[Message]] = {}
+    for message in ready:
+        by_organization.setdefault(message.organization_id, []).append(message)
+    for organization_id, messages in by_organization.items():
+        for chunk in (messages[i:i + SEND_BATCH] for i in range(0, len(messages), SEND_BATCH)):
+            try:
+                results = client.send_messages(organization_id=organization_id,
+                                               messages=[_batch_item(m) for m in chunk])
+            except BridgeRejected:
+                # The bridge refused the batch's input (a phone it cannot read...): one by one, so that
+                # only the message at fault fails, with its own reason.
+                for message in chunk:
+                    status = _send_one_after_refused_batch(message.pk)
+                    outcome["failed" if status == MessageStatus.FAILED else "sent"] += 1
+                continue
+            except (BridgeUnavailable, SessionNotReady) as exc:
+                code = "session_not_ready" if isinstance(exc, SessionNotReady) else "bridge_unavailable"
+                outcome["retry"] += _not_sent_now(chunk, code, exc.message)
+                retry = exc.message
+                continue
+            _record_batch_outcome(chunk, results, outcome)
+            if outcome["retry"]:
+                retry = retry or "the bridge could not send every message of the batch"
+    if retry:
+        raise SendRetry(retry)
+    return outcome
+
+
+def _batch_item(message: Message) -> dict:
+    return {"phone": message.phone, "message": message.body, "client_message_id": str(message.pk),
+            "buttons": message.buttons, "template": message.template,
+            "deliver_before": message.appointment_start if message.kind == MessageKind.REMINDER else None}
+
+
+def _send_one_after_refused_batch(message_id: int) -> str:
+    try:
+        return message_send(message_id=message_id)
+    except SendRetry:
+        return MessageStatus.SENDING
+
+
+def _not_sent_now(messages: list[Message], code: str, error: str) -> int:
+    """Not sent this time: each keeps the reason, and a message that is not a reminder gives up after
+    WHATSAPP_SEND_MAX_ATTEMPTS (a reminder keeps trying until its appointment starts). How many wait."""
+    waiting = 0
+    with transaction.atomic():
+        for message in Message.objects.select_for_update().filter(pk__in=[m.pk for m in messages]).order_by("pk"):
+            message.error_code, message.error = code, error[:500]
+            if message.kind != MessageKind.REMINDER and message.attempts >= settings.WHATSAPP_SEND_MAX_ATTEMPTS:
+                _fail(message, code, message.error, alert=False)
+                continue
+            message.save(update_fields=["error_code", "error", "updated_at"])
+            waiting += 1
+    return waiting
+
+
+def _record_batch_outcome(chunk: list[Message], results: list[dict], outcome: dict[str, int]) -> None:
+    taken, refused, failed = [], [], []
+    for message, result in zip(chunk, results, strict=True):
+        code = result.get("http_status")
+        if code in (200, 202):
+            taken.append((message, result))
+        elif code is not None and 400 <= code < 500 and code != 409:
+            refused.append((message, result))
+        else:
+            failed.append((message, result))
+    if taken:
+        with connection.cursor() as cursor:
+            cursor.execute(_BATCH_SENT_SQL, [
+                timezone.now(), timezone.now(), [m.pk for m, _r in taken],
+                [r.get("status") == "sent" for _m, r in taken], [(r.get("message_id") or "")[:128] for _m, r in taken]])
+            status_of = dict(cursor.fetchall())
+        went_out = [m for m, _r in taken if status_of.get(m.pk) in SENT_STATUSES]
+        outcome["sent"] += len(went_out)
+        _confirmations_requested([m.appointment for m in went_out if m.kind == MessageKind.REMINDER])
+    for message, result in refused:
+        with transaction.atomic():
+            locked = Message.objects.select_for_update().get(pk=message.pk)
+            _fail(locked, result.get("error_code") or "rejected", result.get("error") or "",
+                  alert=locked.kind == MessageKind.REMINDER)
+        outcome["failed"] += 1
+    if failed:
+        # What /api/send-message answers 502 (the engine failed it): retried, as message_send does.
+        outcome["retry"] += _not_sent_now([m for m, _r in failed], "bridge_unavailable",
+                                          failed[0][1].get("error") or "send failed")
+
+
 def _media_of(message: Message) -> Media | None:
     attachment = getattr(message, "attachment", None)
     if attachment is None:
@@ -322,6 +470,19 @@ def _confirmation_requested(appointment) -> None:
     else:
         log.info("confirmation not requested for appointment %s: it is no longer unconfirmed and scheduled",
                  appointment.pk)
+
+
+def _confirmations_requested(appointments: list) -> None:
+    """_confirmation_requested for many appointments, in one statement."""
+    from apps.appointments.services import appointments_confirmation_request
+
+    waiting = [a for a in appointments if a is not None and a.confirmation in (ConfirmationStatus.UNCONFIRMED,
+                                                                                 ConfirmationStatus.NO_RESPONSE)]
+    moved = set(appointments_confirmation_request(appointment_ids=sorted(a.pk for a in waiting),
+                                                  source=EventSource.SYSTEM)) if waiting else set()
+    for appointment in waiting:
+        if appointment.pk in moved:
+            appointment.confirmation = ConfirmationStatus.REQUESTED
 
 
 def _advance(message: Message, status: str, at: dt.datetime) -> bool:
@@ -448,9 +609,11 @@ def messages_requeue_stuck(*, now: dt.datetime, seconds: int) -> int:
                  .order_by("pk").values_list("pk", flat=True)[:500])
     if not stuck:
         return 0
-    pending = set(ProcrastinateJob.objects.filter(task_name="notifications.send_message",
-                                                  status__in=("todo", "doing"), args__message_id__in=stuck)
+    waiting = ProcrastinateJob.objects.filter(status__in=("todo", "doing"))
+    pending = set(waiting.filter(task_name="notifications.send_message", args__message_id__in=stuck)
                   .values_list("args__message_id", flat=True))
+    for batch in waiting.filter(task_name="notifications.send_messages").values_list("args__message_ids", flat=True):
+        pending.update(batch or ())
     orphans = [pk for pk in stuck if pk not in pending]
     for pk in orphans:
         log.warning("message %s was left without a send job: handed to a new one", pk)

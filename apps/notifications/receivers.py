@@ -29,23 +29,27 @@ def on_appointment_changed(sender, *, appointment_id: int, change: str, **kwargs
         _notice(appointment_id, change)
 
 
-def _resolve_alerts(appointment_id: int) -> None:
+def on_appointments_changed(sender, *, appointment_ids: list[int], change: str, **kwargs) -> None:
+    # Only confirmation changes come in batches: nothing to plan, only alerts to close.
+    _resolve_alerts(*appointment_ids)
+
+
+def _resolve_alerts(*appointment_ids: int) -> None:
     """An answered call request, or a failed reminder of a visit now settled, is no longer news."""
     from apps.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus
     from apps.notifications.models import AlertKind
-    from apps.notifications.services import staff_alerts_resolve
+    from apps.notifications.services import staff_alerts_resolve_for_appointments
 
-    appointment = Appointment.objects.select_related("organization").filter(pk=appointment_id).first()
-    if appointment is None:
-        return
-    settled = appointment.status != AppointmentStatus.SCHEDULED
-    kinds = []
-    if settled or appointment.confirmation != ConfirmationStatus.CALLBACK_REQUESTED:
-        kinds.append(AlertKind.CALLBACK_REQUESTED)
-    if settled or appointment.confirmation in (ConfirmationStatus.CONFIRMED, ConfirmationStatus.DECLINED):
-        kinds.append(AlertKind.REMINDER_FAILED)
-    if kinds:
-        staff_alerts_resolve(organization=appointment.organization, kinds=kinds, appointment=appointment)
+    by_kind: dict[str, list[int]] = {}
+    for pk, status, confirmation in (Appointment.objects.filter(pk__in=appointment_ids)
+                                     .values_list("pk", "status", "confirmation")):
+        settled = status != AppointmentStatus.SCHEDULED
+        if settled or confirmation != ConfirmationStatus.CALLBACK_REQUESTED:
+            by_kind.setdefault(AlertKind.CALLBACK_REQUESTED, []).append(pk)
+        if settled or confirmation in (ConfirmationStatus.CONFIRMED, ConfirmationStatus.DECLINED):
+            by_kind.setdefault(AlertKind.REMINDER_FAILED, []).append(pk)
+    for kind, pks in by_kind.items():
+        staff_alerts_resolve_for_appointments(kind=kind, appointment_ids=pks)
 
 
 def _notice(appointment_id: int, change: str) -> None:
@@ -140,11 +144,12 @@ def on_session_linked(sender, *, organization, session, **kwargs) -> None:
 
 
 def connect() -> None:
-    from apps.appointments.signals import appointment_changed
+    from apps.appointments.signals import appointment_changed, appointments_changed
     from apps.whatsapp.events import BatchHandler, event_batch_handler_register, event_handler_register
     from apps.whatsapp.signals import session_linked, session_needs_relink
 
     appointment_changed.connect(on_appointment_changed, dispatch_uid="notifications.plan_reminders")
+    appointments_changed.connect(on_appointments_changed, dispatch_uid="notifications.resolve_alerts")
     event_handler_register(event_type="message.status", handler=on_message_status)
     event_handler_register(event_type="message.inbound", handler=on_message_inbound)
     event_batch_handler_register(event_type="message.status",

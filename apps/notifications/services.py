@@ -183,6 +183,12 @@ def staff_alerts_resolve(*, organization, kinds: list[str], appointment=None) ->
     return alerts.update(handled_at=timezone.now(), updated_at=timezone.now())
 
 
+def staff_alerts_resolve_for_appointments(*, kind: str, appointment_ids: list[int]) -> int:
+    """staff_alerts_resolve of one kind for many appointments (each alert is its appointment's clinic's)."""
+    return StaffAlert.objects.filter(appointment_id__in=appointment_ids, kind=kind, handled_at__isnull=True).update(
+        handled_at=timezone.now(), updated_at=timezone.now())
+
+
 def staff_alert_handle(*, alert: StaffAlert, user) -> StaffAlert:
     if alert.handled_at is None:
         alert.handled_at = timezone.now()

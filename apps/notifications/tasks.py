@@ -36,6 +36,12 @@ def send_message(message_id: int) -> str:
     return outbox.message_send(message_id=message_id)
 
 
+@app.task(name="notifications.send_messages", retry=SendBackoff())
+def send_messages(message_ids: list[int]) -> dict[str, int]:
+    """Many messages (a dispatcher batch's reminders) in one job and one bridge call per clinic."""
+    return outbox.messages_send(message_ids=message_ids)
+
+
 @app.task(name="notifications.fetch_attachment", retry=SendBackoff())
 def fetch_attachment(attachment_id: int) -> bool:
     return services.attachment_fetch(attachment_id=attachment_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,18 @@ import requests
 from django.conf import settings
 
 log = logging.getLogger(__name__)
+
+
+_local = threading.local()
+
+
+def _http() -> requests.Session:
+    """One keep-alive connection pool per thread (the worker's job threads, gunicorn's threads):
+    a send costs a request, not a TCP handshake as well."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
 
 
 class BridgeError(Exception):
@@ -119,6 +132,27 @@ class BridgeClient:
         answer = self._call("POST", "/api/send-message", json=body)
         return SendResult(message_id=answer["message_id"], status=answer.get("status", "sent"))
 
+    def send_messages(self, *, organization_id: int | str, messages: list[dict]) -> list[dict]:
+        """Up to 100 text messages of one organization in one call (`POST /api/send-messages`).
+
+        `messages` are dicts of phone, message, client_message_id and optionally buttons, template and
+        deliver_before (a datetime). One result per message, in order, each with `http_status` (what
+        /api/send-message would have answered), `status` (sent, queued, failed), `message_id` and, when
+        refused, `error`, `error_code` and `field`. Raises as send_message does for the whole batch.
+        """
+        items = []
+        for item in messages:
+            body = {"phone": item["phone"], "message": item["message"], "client_message_id": item["client_message_id"]}
+            for key in ("buttons", "template"):
+                if item.get(key):
+                    body[key] = item[key]
+            if item.get("deliver_before") is not None:
+                body["deliver_before"] = item["deliver_before"].isoformat()
+            items.append(body)
+        answer = self._call("POST", "/api/send-messages",
+                            json={"organization_id": str(organization_id), "messages": items})
+        return answer["results"]
+
     def media(self, organization_id: int | str, media_id: str) -> bytes | None:
         """The bytes of a file the bridge holds for this organization, or None when it has none."""
         return self._call("GET", f"/api/media/{organization_id}/{media_id}", missing_ok=True, raw=True)
@@ -132,7 +166,7 @@ class BridgeClient:
         attempt = 0
         while True:
             try:
-                resp = requests.request(method, url, json=json, headers=headers, timeout=self.timeout)
+                resp = _http().request(method, url, json=json, headers=headers, timeout=self.timeout)
                 break
             except requests.ConnectionError as exc:
                 # Only a refused or dropped connection is retried here: the bridge never saw the
