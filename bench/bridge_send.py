@@ -88,8 +88,8 @@ def main() -> None:
                 async def health(client, i):
                     return await client.get(f"{base}/api/health")
 
-                baseline = asyncio.run(load(health, REQUESTS, concurrency))
-                sends = asyncio.run(load(send, REQUESTS, concurrency))
+                baseline = asyncio.run(load(health, REQUESTS, concurrency, warmup=2 * concurrency))
+                sends = asyncio.run(load(send, REQUESTS, concurrency, warmup=2 * concurrency))
                 results.append({
                     "sessions": count,
                     "concurrency": concurrency,

@@ -83,7 +83,7 @@ def main() -> None:
             async def get(client, i, url=url):
                 return await client.get(f"{base}{url}", cookies=cookies)
 
-            timing = asyncio.run(load(get, REQUESTS, CONCURRENCY))
+            timing = asyncio.run(load(get, REQUESTS, CONCURRENCY, warmup=2 * CONCURRENCY))
             pages[name] = {**timing, "queries": probe["queries"][name], "bytes": probe["bytes"][name]}
         baseline = pages.pop("pk_fetch")
         for page in pages.values():

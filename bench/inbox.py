@@ -124,7 +124,7 @@ def main() -> None:
             async def get(client, i, url=url, headers=headers):
                 return await client.get(f"{base}{url}", cookies=cookies, headers=headers)
 
-            pages[name] = asyncio.run(load(get, REQUESTS, CONCURRENCY))
+            pages[name] = asyncio.run(load(get, REQUESTS, CONCURRENCY, warmup=2 * CONCURRENCY))
         baseline = pages.pop("pk_fetch")
         for name, page in pages.items():
             page.update(probe["pages"][name])

@@ -679,13 +679,20 @@ class Session:
     async def _drain(self) -> None:
         try:
             while self.status == "connected":
+                # The pacing wait (up to an hour once the hourly cap is reached) is made without the
+                # send lock: a send arriving meanwhile is answered at once (queued behind this backlog)
+                # instead of waiting for the lock until the slot opens.
+                if (delay := self.pacer.wait_time()) > 0:
+                    await asyncio.sleep(min(delay, 60))
+                    continue
                 async with self.send_lock:
+                    if self.pacer.wait_time() > 0:
+                        continue
                     queued = self.store.queued_sends(self.org)
                     if not queued:
                         return
                     if self._expired(queued[0]):
                         continue
-                    await self.pacer.wait()
                     if self.status != "connected":
                         return
                     row = self.store.send(queued[0]["message_id"])

@@ -107,6 +107,10 @@ CREATE TABLE IF NOT EXISTS sandbox_messages (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sandbox_by_org ON sandbox_messages(organization_id, seq);
+-- A receipt finds its message by WhatsApp id, a restart by the bridge's id: without these each was a
+-- scan of the organization's whole phone history, twice per send.
+CREATE INDEX IF NOT EXISTS sandbox_by_whatsapp_id ON sandbox_messages(organization_id, whatsapp_id);
+CREATE INDEX IF NOT EXISTS sandbox_by_message_id ON sandbox_messages(organization_id, message_id);
 CREATE TABLE IF NOT EXISTS media (
     media_id TEXT PRIMARY KEY,
     organization_id TEXT NOT NULL,

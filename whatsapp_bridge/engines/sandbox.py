@@ -161,6 +161,11 @@ class SandboxEngine(Engine):
         if self._task and self._task is not asyncio.current_task():
             self._task.cancel()
         self._task = None
+        # Receipts still due wait in the store and resume at the next connect (_resume_receipts):
+        # left running, they would write to a store the bridge is closing.
+        for task in list(self._receipts):
+            task.cancel()
+        self._receipts.clear()
 
     async def logout(self) -> None:
         await self.stop()

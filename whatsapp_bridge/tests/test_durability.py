@@ -300,3 +300,25 @@ def test_a_normal_stop_prints_no_traceback(make_bridge):
         bridge.wait_status("84", "connected")
         _send_in_background(bridge, "84", message="otra vez")
         time.sleep(0.5)
+
+
+def test_a_stop_while_receipts_are_falling_due_logs_no_error_and_they_arrive_after(make_bridge, receiver):
+    bridge = make_bridge(
+        {"BRIDGE_EVENTS_URL": receiver.url, "BRIDGE_SANDBOX_DELIVERED_MS": "200", "BRIDGE_SANDBOX_READ_MS": "400",
+         "BRIDGE_SEND_HOURLY_CAP": "0"}
+    )
+    bridge.link("77")
+    sent = []
+    began = time.monotonic()
+    # Sends for a second: receipts fall due all the time, also while the bridge stops.
+    while time.monotonic() - began < 1.0:
+        sent.append(bridge.send("77", f"+5730012{len(sent):05d}", client_message_id=f"r-{len(sent)}").json())
+    bridge.stop()
+    log = bridge.log_path.read_text()
+    assert '"level": "error"' not in log and "Traceback" not in log
+
+    bridge.start()
+    read = {e["data"]["message_id"] for e in receiver.of("message.status", "77") if e["data"]["status"] == "read"}
+    wait_until(lambda: read | {e["data"]["message_id"] for e in receiver.of("message.status", "77")
+                               if e["data"]["status"] == "read"} >= {s["message_id"] for s in sent},
+               message="every read receipt, after the restart for those cut short")

@@ -202,3 +202,18 @@ def test_hourly_cap_queues_instead_of_sending(make_bridge):
     capped = bridge.send("42", client_message_id="c3")
     assert capped.status_code == 202 and capped.json()["status"] == "queued"
     assert len(bridge.inbox("42")) == 2
+
+
+def test_past_the_hourly_cap_every_further_send_is_answered_at_once_and_queued_in_order(make_bridge):
+    bridge = make_bridge({"BRIDGE_SEND_HOURLY_CAP": "1"})
+    bridge.link("43")
+    assert bridge.send("43", client_message_id="k1").status_code == 200
+    # The first queued send starts the outbox, which waits for the cap to lift; the next ones must
+    # not wait for it (they used to hang until the caller's timeout).
+    for i in range(2, 6):
+        started = time.monotonic()
+        answer = bridge.client.post("/api/send-message", timeout=5, json={
+            "organization_id": "43", "phone": "+573001234567", "message": "Hola", "client_message_id": f"k{i}"})
+        assert (answer.status_code, answer.json()["status"]) == (202, "queued")
+        assert time.monotonic() - started < 2
+    assert len(bridge.inbox("43")) == 1
