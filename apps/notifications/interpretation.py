@@ -57,15 +57,28 @@ NEGATION = "no"
 OPTION_WORDS = {"opcion", "option", "numero", "number", "la", "el"}
 
 
+class _NoCombining(dict):
+    """str.translate's table that drops combining marks (accents after NFKD), filled as characters come."""
+
+    def __missing__(self, code: int):
+        value = self[code] = None if unicodedata.combining(chr(code)) else chr(code)
+        return value
+
+
+_NO_COMBINING = _NoCombining()
+_NOT_WORD = re.compile(r"[^\w👍👎📞]+")
+_REPEATED = re.compile(r"([a-z])\1{2,}")
+
+
 def normalize(text: str) -> str:
     """Lower case, no accents, punctuation as spaces, emoji kept as words: "¡Sí, CONFIRMO!" → "si confirmo"."""
-    text = (text or "").casefold()
-    for symbol, word in SYMBOLS.items():
-        text = text.replace(symbol, f" {word} ")
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    folded = re.sub(r"[^\w👍👎📞]+", " ", folded)
-    folded = re.sub(r"([a-z])\1{2,}", r"\1", folded)  # "siiii" → "si"
+    folded = (text or "").casefold()
+    if not folded.isascii():  # ASCII has no symbol, and NFKD leaves it as it is
+        for symbol, word in SYMBOLS.items():
+            folded = folded.replace(symbol, f" {word} ")
+        folded = unicodedata.normalize("NFKD", folded).translate(_NO_COMBINING)
+    folded = _NOT_WORD.sub(" ", folded)
+    folded = _REPEATED.sub(r"\1", folded)  # "siiii" → "si"
     return " ".join(folded.split())
 
 
