@@ -50,14 +50,19 @@ def rows_insert(objs: list[models.Model], *, on_conflict: str = "", key: str = "
             model._default_manager.using(using).bulk_create(objs)
             return list(objs)
     quote = connection.ops.quote_name
+
+    def cast(field) -> str:
+        # varchar without its length: a cast to varchar(n) would cut a long value, the column refuses it.
+        return "varchar" if field.get_internal_type() == "CharField" else field.db_type(connection)
+
     columns = [quote(f.column) for f, _value in shared] + [quote(f.column) for f, _values in varying]
     params = [f.get_db_prep_save(value, connection) for f, value in shared]
     params += [[f.get_db_prep_save(v, connection) for v in values] for f, values in varying]
-    select = [f"%s::{f.db_type(connection)}" for f, _value in shared]
+    select = [f"%s::{cast(f)}" for f, _value in shared]
     source = ""
     if varying:
         select += [f"v.c{i}" for i in range(len(varying))]
-        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f, _values in varying)
+        arrays = ", ".join(f"%s::{cast(f)}[]" for f, _values in varying)
         names = ", ".join(f"c{i}" for i in range(len(varying)))
         source = f" FROM unnest({arrays}) WITH ORDINALITY AS v({names}, n) ORDER BY v.n"
     else:

@@ -420,3 +420,16 @@ def test_a_plain_text_stored_before_under_another_event_id_is_stored_once_beside
                                                                                     "patient_id"))
     assert stored == [("wa-1", "Hola", patient.pk), ("wa-0", "Buenos días", patient.pk),
                       ("wa-2", "¿Tienen lentes de contacto?", patient.pk)]
+
+
+def test_a_plain_text_whose_sender_does_not_fit_is_rejected_with_its_reason_and_the_others_apply(client, organization):
+    patient = PatientFactory(organization=organization, consenting=True)
+    events = [event(organization, "message.inbound", message_id=f"wa-{i}", **{"from": sender}, text="Hola",
+                    button_id=None, push_name="", timestamp=0)
+              for i, sender in enumerate([patient.phone, "+57" + "3" * 30, patient.phone])]
+    body = post(client, events).json()
+    assert body["applied"] == 2
+    assert [r["id"] for r in body["rejected"]] == [events[1]["id"]]
+    assert body["rejected"][0]["reason"]
+    assert list(Message.objects.filter(direction="in").order_by("pk").values_list("bridge_message_id", flat=True)) == [
+        "wa-0", "wa-2"]
