@@ -25,16 +25,19 @@ from apps.patients.selectors import patients_by_phone
 LINKED_STATUSES = ("connected", "reconnecting")
 
 
-# One statement for any number of messages. A conversation's copy of its latest message only moves
-# forward: a message stored late (an older timestamp) never hides a newer one.
+# One statement for any number of messages (one array per column, so its text never changes). A
+# conversation's copy of its latest message only moves forward: a message stored late (an older
+# timestamp) never hides a newer one.
 _RECORD_SQL = """
 INSERT INTO inbox_conversation AS c (created_at, updated_at, organization_id, key, patient_id, phone,
                                      contact_name, state, last_message_at, last_body, last_direction,
                                      last_inbound_at)
 SELECT now(), now(), v.organization_id, v.key, v.patient_id, v.phone, v.contact_name, 'open',
        v.last_message_at, v.last_body, v.last_direction, v.last_inbound_at
-FROM (VALUES {rows}) AS v(organization_id, key, patient_id, phone, contact_name, last_message_at, last_body,
-                          last_direction, last_inbound_at)
+FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::varchar[], %s::varchar[], %s::timestamptz[], %s::text[],
+            %s::varchar[], %s::timestamptz[])
+     AS v(organization_id, key, patient_id, phone, contact_name, last_message_at, last_body, last_direction,
+          last_inbound_at)
 ON CONFLICT (organization_id, key) DO UPDATE SET
     updated_at = clock_timestamp(),
     last_message_at = GREATEST(c.last_message_at, EXCLUDED.last_message_at),
@@ -45,7 +48,6 @@ ON CONFLICT (organization_id, key) DO UPDATE SET
     last_inbound_at = GREATEST(c.last_inbound_at, EXCLUDED.last_inbound_at),
     contact_name = CASE WHEN c.contact_name = '' THEN EXCLUDED.contact_name ELSE c.contact_name END
 """
-_ROW = "(%s::bigint, %s, %s::bigint, %s, %s, %s::timestamptz, %s, %s, %s::timestamptz)"
 
 
 def conversations_record_messages(*, messages: list[Message]) -> int:
@@ -64,14 +66,17 @@ def conversations_record_messages(*, messages: list[Message]) -> int:
             inbound_at[group] = max(filter(None, [inbound_at.get(group), message.created_at]))
     if not latest:
         return 0
-    params: list = []
-    for group, message in latest.items():
+    columns: list[list] = [[] for _ in range(9)]
+    # In key order: two batches that share conversations lock their rows in the same order (no deadlock).
+    for group, message in sorted(latest.items(), key=lambda entry: entry[0]):
         unknown = not message.patient_id
-        params += [group[0], group[1], message.patient_id, message.phone if unknown else "",
-                   (message.contact_name or "")[:120] if unknown else "", message.created_at, message.body or "",
-                   message.direction, inbound_at.get(group)]
+        for column, value in zip(columns, (
+                group[0], group[1], message.patient_id, message.phone if unknown else "",
+                (message.contact_name or "")[:120] if unknown else "", message.created_at, message.body or "",
+                message.direction, inbound_at.get(group)), strict=True):
+            column.append(value)
     with connection.cursor() as cursor:
-        cursor.execute(_RECORD_SQL.format(rows=", ".join([_ROW] * len(latest))), params)
+        cursor.execute(_RECORD_SQL, columns)
     return len(latest)
 
 

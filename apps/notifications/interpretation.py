@@ -57,15 +57,28 @@ NEGATION = "no"
 OPTION_WORDS = {"opcion", "option", "numero", "number", "la", "el"}
 
 
+class _NoCombining(dict):
+    """str.translate's table that drops combining marks (accents after NFKD), filled as characters come."""
+
+    def __missing__(self, code: int):
+        value = self[code] = None if unicodedata.combining(chr(code)) else chr(code)
+        return value
+
+
+_NO_COMBINING = _NoCombining()
+_NOT_WORD = re.compile(r"[^\w👍👎📞]+")
+_REPEATED = re.compile(r"([a-z])\1{2,}")
+
+
 def normalize(text: str) -> str:
     """Lower case, no accents, punctuation as spaces, emoji kept as words: "¡Sí, CONFIRMO!" → "si confirmo"."""
-    text = (text or "").casefold()
-    for symbol, word in SYMBOLS.items():
-        text = text.replace(symbol, f" {word} ")
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    folded = re.sub(r"[^\w👍👎📞]+", " ", folded)
-    folded = re.sub(r"([a-z])\1{2,}", r"\1", folded)  # "siiii" → "si"
+    folded = (text or "").casefold()
+    if not folded.isascii():  # ASCII has no symbol, and NFKD leaves it as it is
+        for symbol, word in SYMBOLS.items():
+            folded = folded.replace(symbol, f" {word} ")
+        folded = unicodedata.normalize("NFKD", folded).translate(_NO_COMBINING)
+    folded = _NOT_WORD.sub(" ", folded)
+    folded = _REPEATED.sub(r"\1", folded)  # "siiii" → "si"
     return " ".join(folded.split())
 
 
@@ -100,8 +113,18 @@ def interpret(text: str, *, keywords: dict[str, set[str]] | None = None) -> str 
     number ("1", "opción 1") is read against the keywords alone, as the number of a menu option;
     digits inside a sentence ("somos 2") are never answers.
     """
+    return interpret_normalized(text, normalize(text), keywords=keywords)
+
+
+# Every built-in phrase's key: a text none of whose word runs is one of these (nor a clinic keyword)
+# means nothing, whatever else it holds.
+_LEXICON_KEYS = frozenset(_phrase_key(phrase) for phrases in LEXICON.values() for phrase in phrases)
+
+
+def interpret_normalized(text: str, normalized: str, *, keywords: dict[str, set[str]] | None = None) -> str | None:
+    """interpret(text) when the caller already has normalize(text)."""
     keywords = keywords or {}
-    words = normalize(text).split()
+    words = normalized.split()
     if len(words) == 2 and words[0] in OPTION_WORDS and words[1].isdigit():
         words = words[1:]
     if not words or len(words) > MAX_ANSWER_WORDS:
@@ -110,6 +133,10 @@ def interpret(text: str, *, keywords: dict[str, set[str]] | None = None) -> str 
         return next((action for action in (CONFIRM, CANCEL, CALLBACK) if words[0] in keywords.get(action, ())),
                     None)
     grams = _grams(words)
+    if grams.isdisjoint(_LEXICON_KEYS) and not any(
+            (key := _phrase_key(phrase)) and key in grams
+            for phrases in keywords.values() for phrase in phrases if not phrase.isdigit()):
+        return None  # no phrase of any meaning: nothing below could find one (most texts for staff)
     found = {action: _hits(words, {p for p in keywords.get(action, set()) if not p.isdigit()} | LEXICON[action],
                            grams) for action in (CONFIRM, CANCEL, CALLBACK)}
     # A phrase inside a longer one of another meaning is not a meaning of its own: the "voy" of

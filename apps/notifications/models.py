@@ -206,12 +206,16 @@ TEMPORARY_BAN_REASON = _("WhatsApp temporarily banned the clinic's number; messa
 class Message(TimeStampedModel):
     """Every WhatsApp message in or out; an outbound row exists before its send is attempted."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
+    # The foreign keys' indexes are in Meta.indexes: the clinic's is the first column of several, the
+    # others are partial (NOT NULL), so the inbound text of a known patient maintains none of them.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages",
+                                     db_index=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="messages", verbose_name=_("patient"))
     appointment = models.ForeignKey("appointments.Appointment", on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="messages", verbose_name=_("appointment"))
-    rule = models.ForeignKey(ReminderRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+                                    related_name="messages", verbose_name=_("appointment"), db_index=False)
+    rule = models.ForeignKey(ReminderRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                             db_index=False)
     appointment_start = models.DateTimeField(null=True, blank=True)
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     kind = models.CharField(_("kind"), max_length=20, choices=MessageKind.choices)
@@ -227,10 +231,11 @@ class Message(TimeStampedModel):
     error_code = models.CharField(_("error code"), max_length=60, blank=True)
     error = models.CharField(_("failure reason"), max_length=500, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    bridge_message_id = models.CharField(max_length=128, blank=True, db_index=True)
-    reply_to = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies")
+    bridge_message_id = models.CharField(max_length=128, blank=True)
+    reply_to = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies",
+                                 db_index=False)
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+", verbose_name=_("sent by"))
+                                related_name="+", verbose_name=_("sent by"), db_index=False)
     sending_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
@@ -262,6 +267,15 @@ class Message(TimeStampedModel):
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="notifications_msg_org_created"),
             models.Index(fields=["organization", "phone"], name="notifications_msg_org_phone"),
+            # Equality only (a status's id, a quoted message): no LIKE index beside it.
+            models.Index(fields=["bridge_message_id"], name="notifications_msg_bridge_id"),
+            # For the ON DELETE SET NULL of an appointment, rule, quoted message or user, and the lookups
+            # by appointment: `= x` implies NOT NULL, so these partial indexes serve them.
+            models.Index(fields=["appointment"], condition=Q(appointment__isnull=False),
+                         name="notifications_msg_appointment"),
+            models.Index(fields=["rule"], condition=Q(rule__isnull=False), name="notifications_msg_rule"),
+            models.Index(fields=["reply_to"], condition=Q(reply_to__isnull=False), name="notifications_msg_reply_to"),
+            models.Index(fields=["sent_by"], condition=Q(sent_by__isnull=False), name="notifications_msg_sent_by"),
         ]
 
     def __str__(self):

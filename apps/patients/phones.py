@@ -1,6 +1,7 @@
 """Phone numbers are stored in E.164, read with the organization's default region."""
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -13,10 +14,16 @@ def phone_parse(raw: str, *, region: str) -> str | None:
     """E.164 form of `raw`, or None when it is not a valid number.
 
     Digits without "+" that already start with a country code ("573001234567", as WhatsApp sends them)
-    are read as international when the national reading is not valid."""
+    are read as international when the national reading is not valid. A pure function of its two
+    arguments, remembered for the last few thousand numbers: the same senders write again and again."""
     raw = (raw or "").strip()
     if not raw:
         return None
+    return _phone_parse(raw, region)
+
+
+@lru_cache(maxsize=8192)
+def _phone_parse(raw: str, region: str) -> str | None:
     candidates = [raw]
     digits = re.sub(r"\D", "", raw)
     if not raw.startswith("+") and len(digits) > 10:

@@ -160,7 +160,9 @@ def events_process(*, events) -> BatchResult:
 
 _CLAIM_SQL = f"""
 INSERT INTO {ProcessedEvent._meta.db_table} (event_id, organization_id, type, processed_at, rejected_reason)
-VALUES {{rows}}
+SELECT v.event_id, v.organization_id, v.type, %s, ''
+FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[]) WITH ORDINALITY AS v(event_id, organization_id, type, n)
+ORDER BY v.n
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """  # noqa: S608 - the table name is the model's own
@@ -173,12 +175,10 @@ def _claim(items: list[_Pending]) -> set[str]:
     it is skipped) or rolls back (then it applies). Rows go in id order, so two batches sharing ids
     lock them in the same order.
     """
-    now = timezone.now()
-    params: list = []
-    for item in sorted(items, key=lambda i: i.event_id):
-        params += [item.event_id, item.organization.pk, item.event["type"][:40], now]
+    ordered = sorted(items, key=lambda i: i.event_id)
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL.format(rows=", ".join(["(%s, %s, %s, %s, '')"] * len(items))), params)
+        cursor.execute(_CLAIM_SQL, [timezone.now(), [i.event_id for i in ordered], [i.organization.pk for i in ordered],
+                                    [i.event["type"][:40] for i in ordered]])
         return {row[0] for row in cursor.fetchall()}
 
 

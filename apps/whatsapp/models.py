@@ -88,14 +88,26 @@ class WhatsAppSession(TimeStampedModel):
 class ProcessedEvent(models.Model):
     """Bridge events are delivered at least once; a seen id is skipped."""
 
-    event_id = models.CharField(max_length=64, unique=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # Every event inserts a row: only the indexes a query reads (the unique id, the pruning by age, the
+    # rejected ones per clinic), no LIKE twin of the id, no index over every row of a clinic.
+    event_id = models.CharField(max_length=64)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     type = models.CharField(max_length=40)
     processed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Set when applying the event failed unexpectedly: it is settled (the bridge stops sending it) and
     # says why; the event itself is kept so that `replay_rejected_events` can apply it after a fix.
     rejected_reason = models.TextField(blank=True, default="")
     payload = models.JSONField(_("event as received"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # The ledger of applied ids (the claim's ON CONFLICT (event_id)); the name is the one unique=True gave.
+            models.UniqueConstraint(fields=["event_id"], name="whatsapp_processedevent_event_id_key"),
+        ]
+        indexes = [
+            # The WhatsApp page's count and the replay: the clinic's rejected events, a handful of rows.
+            models.Index(fields=["organization"], condition=~Q(rejected_reason=""), name="whatsapp_event_rejected"),
+        ]
 
     def __str__(self):
         return f"{self.type} {self.event_id}"

@@ -403,3 +403,33 @@ def test_a_batch_keeps_each_event_s_meaning_and_order(client, organization):
     # The whole batch again: every id already processed, nothing applied twice.
     assert post(client, events).json()["applied"] == 0
     assert Message.objects.filter(direction="in").count() == 3
+
+
+def test_a_plain_text_stored_before_under_another_event_id_is_stored_once_beside_new_ones(client, organization):
+    """The run's INSERT skips a WhatsApp message already stored and stores the others, in their order."""
+    patient = PatientFactory(organization=organization, consenting=True)
+
+    def text(message_id, body):
+        return event(organization, "message.inbound", message_id=message_id, **{"from": patient.phone}, text=body,
+                     button_id=None, push_name="", timestamp=0)
+
+    assert post(client, [text("wa-1", "Hola")]).json()["applied"] == 1
+    events = [text("wa-0", "Buenos días"), text("wa-1", "Hola"), text("wa-2", "¿Tienen lentes de contacto?")]
+    assert post(client, events).json() == {"applied": 3, "accepted": [e["id"] for e in events], "rejected": []}
+    stored = list(Message.objects.filter(direction="in").order_by("pk").values_list("bridge_message_id", "body",
+                                                                                    "patient_id"))
+    assert stored == [("wa-1", "Hola", patient.pk), ("wa-0", "Buenos días", patient.pk),
+                      ("wa-2", "¿Tienen lentes de contacto?", patient.pk)]
+
+
+def test_a_plain_text_whose_sender_does_not_fit_is_rejected_with_its_reason_and_the_others_apply(client, organization):
+    patient = PatientFactory(organization=organization, consenting=True)
+    events = [event(organization, "message.inbound", message_id=f"wa-{i}", **{"from": sender}, text="Hola",
+                    button_id=None, push_name="", timestamp=0)
+              for i, sender in enumerate([patient.phone, "+57" + "3" * 30, patient.phone])]
+    body = post(client, events).json()
+    assert body["applied"] == 2
+    assert [r["id"] for r in body["rejected"]] == [events[1]["id"]]
+    assert body["rejected"][0]["reason"]
+    assert list(Message.objects.filter(direction="in").order_by("pk").values_list("bridge_message_id", flat=True)) == [
+        "wa-0", "wa-2"]
