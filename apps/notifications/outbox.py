@@ -589,9 +589,25 @@ def message_statuses_apply(*, organization, updates: list[dict]) -> None:
         if first_out and message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES:
             _confirmation_requested(message.appointment)
     if changed:
-        Message.objects.bulk_update(list(changed.values()), ["status", "sent_at", "delivered_at", "read_at",
-                                                            "bridge_message_id", "error_code", "error",
-                                                            "updated_at"])
+        rows = list(changed.values())
+        with connection.cursor() as cursor:
+            cursor.execute(_STATUSES_SQL, [[m.pk for m in rows], [m.status for m in rows], [m.sent_at for m in rows],
+                                           [m.delivered_at for m in rows], [m.read_at for m in rows],
+                                           [m.bridge_message_id for m in rows], [m.error_code for m in rows],
+                                           [m.error for m in rows], [m.updated_at for m in rows]])
+
+
+# The statuses of message_statuses_apply written in one statement (Django's bulk_update builds a CASE
+# per row and field: 90% of a batch's time).
+_STATUSES_SQL = f"""
+UPDATE {Message._meta.db_table} AS m SET status = v.status, sent_at = v.sent_at, delivered_at = v.delivered_at,
+    read_at = v.read_at, bridge_message_id = v.bridge_message_id, error_code = v.error_code, error = v.error,
+    updated_at = v.updated_at
+FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::text[],
+            %s::text[], %s::text[], %s::timestamptz[])
+    AS v(id, status, sent_at, delivered_at, read_at, bridge_message_id, error_code, error, updated_at)
+WHERE m.id = v.id
+"""  # noqa: S608 - the table name is the model's own
 
 
 def messages_requeue_stuck(*, now: dt.datetime, seconds: int) -> int:
