@@ -369,9 +369,7 @@ def messages_send(*, message_ids: list[int]) -> dict[str, int]:
             except BridgeRejected:
                 # The bridge refused the batch's input (a phone it cannot read...): one by one, so that
                 # only the message at fault fails, with its own reason.
-                for message in chunk:
-                    status = _send_one_after_refused_batch(message.pk)
-                    outcome["failed" if status == MessageStatus.FAILED else "sent"] += 1
+                retry = _send_one_by_one(chunk, outcome) or retry
                 continue
             except (BridgeUnavailable, SessionNotReady) as exc:
                 code = "session_not_ready" if isinstance(exc, SessionNotReady) else "bridge_unavailable"
@@ -392,11 +390,22 @@ def _batch_item(message: Message) -> dict:
             "deliver_before": message.appointment_start if message.kind == MessageKind.REMINDER else None}
 
 
-def _send_one_after_refused_batch(message_id: int) -> str:
-    try:
-        return message_send(message_id=message_id)
-    except SendRetry:
-        return MessageStatus.SENDING
+def _send_one_by_one(chunk: list[Message], outcome: dict[str, int]) -> str:
+    """Each message of a refused batch through its own send; why the job must run again, if it must
+    (the bridge or the session went away meanwhile: what was not sent waits with its reason)."""
+    retry = ""
+    for message in chunk:
+        try:
+            status = message_send(message_id=message.pk)
+        except SendRetry as exc:
+            outcome["retry"] += 1
+            retry = retry or str(exc)
+            continue
+        if status == MessageStatus.FAILED:
+            outcome["failed"] += 1
+        elif status in SENT_STATUSES:
+            outcome["sent"] += 1
+    return retry
 
 
 def _not_sent_now(messages: list[Message], code: str, error: str) -> int:

@@ -16,6 +16,7 @@ from apps.notifications.tests.conftest import local
 from apps.notifications.tests.factories import AppointmentTypeFactory, ProviderFactory
 from apps.patients.services.patients import patient_whatsapp_opt_out
 from apps.patients.tests.factories import PatientFactory
+from apps.whatsapp.client import BridgeClient
 from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,6 +129,34 @@ def test_a_number_the_bridge_cannot_read_fails_that_message_only(organization, m
     bad.refresh_from_db()
     assert bad.status == MessageStatus.FAILED and bad.error
     assert on_phone(bridge, good) == [good.body]
+
+
+def test_when_the_bridge_goes_away_after_refusing_a_batch_the_job_retries_and_each_message_waits_with_why(
+        organization, make_bridge, queued_reminders, tmp_path, monkeypatch):
+    bridge = make_bridge(data_dir=tmp_path / "bridge")
+    bridge.link(organization.pk)
+    bad, good = queued_reminders(2)
+    Message.objects.filter(pk=bad.pk).update(phone="12")
+    refuse_batch = BridgeClient.send_messages
+
+    def bridge_stops_after_refusing(self, **kwargs):
+        try:
+            return refuse_batch(self, **kwargs)
+        finally:
+            bridge.stop()  # before the one-by-one sends that follow a refused batch
+
+    monkeypatch.setattr(BridgeClient, "send_messages", bridge_stops_after_refusing)
+    with pytest.raises(SendRetry):
+        messages_send(message_ids=[bad.pk, good.pk])
+    assert set(Message.objects.filter(pk__in=[bad.pk, good.pk]).values_list("status", "error_code")) == {
+        (MessageStatus.SENDING, "bridge_unavailable")}
+
+    monkeypatch.setattr(BridgeClient, "send_messages", refuse_batch)
+    make_bridge(data_dir=tmp_path / "bridge", port=bridge.port)
+    wait_until(lambda: bridge.status(organization.pk).get("status") == "connected", message="relinked")
+    assert messages_send(message_ids=[bad.pk, good.pk]) == {"sent": 1, "failed": 1, "retry": 0}
+    assert on_phone(bridge, good) == [good.body]
+    assert Message.objects.get(pk=bad.pk).status == MessageStatus.FAILED
 
 
 def test_a_batch_of_two_clinics_sends_each_through_its_own_session(organization, other_organization, make_bridge,
