@@ -4,7 +4,8 @@ Signed batches of 1, 10 and 100 `message.inbound` events (free text from known p
 common case that stores a Message) posted to /whatsapp/events/ under gunicorn as configured for
 production; events per second and p99 per request, against GET /api/health on the same server.
 At least 100 requests per batch size, after 32 unmeasured ones (warm workers); the 1-minute load
-average before and after each size is reported with it (the machine is shared).
+average before and after each size is reported with it (the machine is shared). Batches of 100 are
+also posted with 1, 2 and 4 requests in flight (`in_flight_sweep`).
 Then, in-process on the same database, the queries one batch costs per event: `message.inbound`
 batches of 1 and 100, and a batch of 100 `message.status` (delivered) events.
 """
@@ -23,6 +24,8 @@ SECRET = "bench-events-secret"
 BATCH_SIZES = [1, 10, 100]
 EVENTS_PER_SIZE = 20000 if FULL else 2000
 CONCURRENCY = 8
+# Batches of 100 again with fewer requests in flight: where the rate and the p99 targets meet.
+SWEEP_IN_FLIGHT = [1, 2, 4]
 # A p99 needs a hundred requests or more (20 batches of 100 gave the slowest one, often a cold worker's).
 MIN_REQUESTS = 100
 # Not measured: every gunicorn worker connected, imported and warm before the clock starts.
@@ -93,6 +96,22 @@ def inbound(org_id: str, n: int) -> dict:
     }
 
 
+def in_flight_sweep(base: str, org_id: str, size: int, requests: int) -> list[dict]:
+    sweep = []
+    for in_flight in SWEEP_IN_FLIGHT:
+        batches = [signed([inbound(org_id, i) for i in range(size)]) for _ in range(requests)]
+
+        async def post(client, i, batches=batches):
+            body, headers = batches[i]
+            return await client.post(f"{base}/whatsapp/events/", content=body, headers=headers)
+
+        timing = asyncio.run(load(post, requests, in_flight))
+        sweep.append({"in_flight": in_flight, "events_per_second": round(timing["per_second"] * size, 1),
+                      "p50_ms": timing["p50_ms"], "p99_ms": timing["p99_ms"], "errors": timing["errors"],
+                      "load_average_1min": round(os.getloadavg()[0], 2)})
+    return sweep
+
+
 def main() -> None:
     env = bench_environment("opticaapp_bench_events", WHATSAPP_EVENTS_SECRET=SECRET)
     org_id = manage(env, "shell", "-c", SETUP).strip().splitlines()[-1]
@@ -132,6 +151,8 @@ def main() -> None:
                 "request_rate_vs_health": round(ingest["per_second"] / baseline["per_second"], 3),
                 "p99_vs_health_p99": round(ingest["p99_ms"] / baseline["p99_ms"], 2),
             })
+            if size == 100:
+                results[-1]["in_flight_sweep"] = in_flight_sweep(base, org_id, size, requests)
         stored = manage(env, "shell", "-c",
                         "from apps.notifications.models import Message; print(Message.objects.count())")
         queries = json.loads(manage(env, "shell", "-c", QUERIES).strip().splitlines()[-1])

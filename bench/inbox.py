@@ -125,6 +125,8 @@ def main() -> None:
                 return await client.get(f"{base}{url}", cookies=cookies, headers=headers)
 
             pages[name] = asyncio.run(load(get, REQUESTS, CONCURRENCY, warmup=2 * CONCURRENCY))
+            alone = asyncio.run(load(get, REQUESTS, 1, warmup=2))
+            pages[name]["one_in_flight"] = {key: alone[key] for key in ("p50_ms", "p95_ms", "p99_ms", "per_second")}
         baseline = pages.pop("pk_fetch")
         for name, page in pages.items():
             page.update(probe["pages"][name])

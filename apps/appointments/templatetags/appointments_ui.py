@@ -88,19 +88,42 @@ def _book_url(cell) -> str:
     return format_html("{}?start={}", reverse("appointment-create"), start)
 
 
+class _ChipParts:
+    """An appointment's escaped pieces, built once for both of its chips (the grid's and the agenda's)."""
+
+    __slots__ = ("url", "css", "color", "pk", "status", "confirmation", "patient", "kind", "provider", "start",
+                 "end", "badges")
+
+    def __init__(self, appointment):
+        self.url = escape(reverse("appointment-detail", args=[appointment.pk]))
+        self.css = "" if appointment.is_live else " appt-released"
+        self.color = escape(appointment.provider.color)
+        self.pk = appointment.pk
+        self.status, self.confirmation = escape(appointment.status), escape(appointment.confirmation)
+        self.patient = escape(appointment.patient.full_name)
+        self.kind = escape(appointment.appointment_type.name)
+        self.provider = escape(appointment.provider.display_name)
+        self.start, self.end = _hm(appointment.start), _hm(appointment.end)
+        self.badges = f"{status_badge(appointment)} {confirmation_badge(appointment)}"
+
+
+def _chip_parts(appointment) -> _ChipParts:
+    parts = appointment.__dict__.get("_chip_parts")
+    if parts is None:
+        parts = appointment.__dict__["_chip_parts"] = _ChipParts(appointment)
+    return parts
+
+
 @register.simple_tag
 def calendar_chip(appointment, show_provider=False):
-    patient, kind = appointment.patient.full_name, appointment.appointment_type.name
-    provider = appointment.provider.display_name
-    return format_html(
-        '<a href="{}" class="appt-chip{}" style="border-left-color: {}"'
-        ' data-appointment-id="{}" data-status="{}" data-confirmation="{}" title="{} · {} · {}">'
-        '<strong>{}–{}</strong> {} <span class="small text-muted">· {}{}</span><br>{} {}</a>',
-        reverse("appointment-detail", args=[appointment.pk]), "" if appointment.is_live else " appt-released",
-        appointment.provider.color, appointment.pk, appointment.status, appointment.confirmation,
-        patient, kind, provider, _hm(appointment.start), _hm(appointment.end), patient, kind,
-        format_html(" · {}", provider) if show_provider else "",
-        status_badge(appointment), confirmation_badge(appointment))
+    c = _chip_parts(appointment)
+    provider = f" · {c.provider}" if show_provider else ""
+    return mark_safe(  # noqa: S308 - every part is escaped in _ChipParts
+        f'<a href="{c.url}" class="appt-chip{c.css}" style="border-left-color: {c.color}"'
+        f' data-appointment-id="{c.pk}" data-status="{c.status}" data-confirmation="{c.confirmation}"'
+        f' title="{c.patient} · {c.kind} · {c.provider}">'
+        f'<strong>{c.start}–{c.end}</strong> {c.patient} <span class="small text-muted">· {c.kind}{provider}</span>'
+        f'<br>{c.badges}</a>')
 
 
 def _calendar_cell(cell, show_provider: bool, book_title: str) -> str:
@@ -126,14 +149,11 @@ def calendar_rows(grid, show_provider=False):
 
 @register.simple_tag
 def agenda_chip(appointment):
-    return format_html(
-        '<a href="{}" class="appt-chip{}" style="border-left-color: {}"'
-        ' data-agenda-appointment-id="{}"><strong>{}</strong> <span class="small text-muted">{}–{} · {}</span><br>'
-        '{} {}</a>',
-        reverse("appointment-detail", args=[appointment.pk]), "" if appointment.is_live else " appt-released",
-        appointment.provider.color, appointment.pk, appointment.patient.full_name, _hm(appointment.start),
-        _hm(appointment.end), appointment.provider.display_name,
-        status_badge(appointment), confirmation_badge(appointment))
+    c = _chip_parts(appointment)
+    return mark_safe(  # noqa: S308 - every part is escaped in _ChipParts
+        f'<a href="{c.url}" class="appt-chip{c.css}" style="border-left-color: {c.color}"'
+        f' data-agenda-appointment-id="{c.pk}"><strong>{c.patient}</strong>'
+        f' <span class="small text-muted">{c.start}–{c.end} · {c.provider}</span><br>{c.badges}</a>')
 
 
 @register.simple_tag
