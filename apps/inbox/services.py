@@ -80,6 +80,12 @@ def conversations_record_messages(*, messages: list[Message]) -> int:
     return len(latest)
 
 
+def conversations_touch_for_patient(*, organization_id: int, patient_id: int) -> int:
+    """The list shows the patient's name: a changed patient is news for the list's poll (its version)."""
+    return Conversation.objects.filter(organization_id=organization_id, patient_id=patient_id).update(
+        updated_at=timezone.now())
+
+
 def conversation_for_patient(*, organization, patient) -> Conversation:
     """The patient's conversation, created when staff start one before any message exists."""
     if patient.organization_id != organization.pk:

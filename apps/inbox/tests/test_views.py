@@ -7,9 +7,11 @@ from django.utils import timezone
 from apps.appointments.models import ConfirmationStatus
 from apps.appointments.tests.factories import AppointmentFactory
 from apps.inbox.models import CannedReply, Conversation, ConversationState
+from apps.inbox.selectors import conversation_list_version
 from apps.inbox.tests.factories import CannedReplyFactory
 from apps.notifications.models import Direction, Message
 from apps.notifications.tests.factories import MessageFactory
+from apps.patients.services.patients import patient_update
 from apps.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +73,24 @@ def test_the_list_poll_answers_204_until_a_conversation_changes(staff_client, or
     # An open thread polls and re-reads; with nothing unread that changes nothing for the list.
     staff_client.get(reverse("conversation-thread", args=[conversation.pk]), HTTP_HX_REQUEST="true")
     assert _poll(staff_client, since).status_code == 204
+
+
+def test_a_renamed_patient_is_news_for_the_list_poll(staff_client, organization, other_organization):
+    conversation = _conversation(organization, first_name="Marta", whatsapp_consent_source="in_person")
+    theirs = _conversation(other_organization, first_name="Rosa", whatsapp_consent_source="in_person")
+    page = staff_client.get(reverse("inbox"))
+    since = page.context["list_version"]
+    their_version = conversation_list_version(organization=other_organization)
+
+    patient_update(patient=conversation.patient, data={"first_name": "Martina"})
+
+    response = _poll(staff_client, since)
+    assert response.status_code == 200 and "Martina" in response.content.decode()
+    assert _poll(staff_client, response.context["list_version"]).status_code == 204
+    # Another clinic's list is not moved by it.
+    assert conversation_list_version(organization=other_organization) == their_version
+    patient_update(patient=theirs.patient, data={"first_name": "Rosalba"})
+    assert _poll(staff_client, response.context["list_version"]).status_code == 204
 
 
 def test_the_nav_badge_counts_unread_conversations_and_opening_one_reads_it(staff_client, organization):
