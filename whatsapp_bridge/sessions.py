@@ -342,13 +342,12 @@ class Session:
         self._set("failed", reason, detail)
 
     def on_receipt(self, whatsapp_id: str, status: str) -> None:
-        row = self.store.send_by_engine_id(self.org, whatsapp_id)
-        if row is None or row["status"] == "failed":
-            return
-        if SEND_RANK.get(status, 0) <= SEND_RANK.get(row["status"], 0):
-            return
-        self.store.update_send(row["message_id"], status=status)
-        self._emit_status({**row, "status": status})
+        # Only forward, never out of `failed`: the statuses it may move from are those ranked below.
+        rank = SEND_RANK.get(status, 0)
+        before = tuple(name for name, r in SEND_RANK.items() if r < rank)
+        row = self.store.advance_send(self.org, whatsapp_id, status, before)
+        if row is not None:
+            self._emit_status({**row, "status": status})
 
     def on_send_failed(self, whatsapp_id: str, code: str, error: str) -> None:
         """The network gave up on a message it had accepted (the Cloud API's `failed` status)."""
@@ -495,8 +494,18 @@ class Session:
             self.log.info("send queued", extra={"message_id": row["message_id"], "session_status": self.status})
             self.kick_outbox()
             return 202, {"message_id": row["message_id"], "status": "queued"}
-        self.store.insert_send({**row, "status": "sending"})
-        return await self._send_now(row["message_id"])
+        if self._ready_now():
+            # Nothing to wait for: the row is written as handed over at once, one statement where an
+            # insert and an update were two. Nothing suspends between here and the engine's call but
+            # the wait for the record to be on disk, as when it was an update.
+            row = self.store.insert_send({**row, "status": "sending", "attempted_at": time.time()})
+        else:
+            row = self.store.insert_send({**row, "status": "sending"})
+        return await self._send_now(row)
+
+    def _ready_now(self) -> bool:
+        """_send_now would hand the send over without waiting (no pacing slot to wait for)."""
+        return not self.manager.stopping.is_set() and self.pacer.wait_time() <= 0
 
     async def _wait_slot(self) -> bool:
         """The pacer's wait, cut short when the bridge is stopping (then False)."""
@@ -527,10 +536,14 @@ class Session:
             self._require_sendable()
             return 202, {"message_id": prior["message_id"], "status": "queued"}
         self.store.update_send(prior["message_id"], status="sending")
-        return await self._send_now(prior["message_id"])
+        return await self._send_now({**prior, "status": "sending"})
 
-    async def _send_now(self, message_id: str):
-        """Wait for the pacing slot, then hand the recorded row to the engine."""
+    async def _send_now(self, row: dict):
+        """Wait for the pacing slot, then hand the recorded row to the engine.
+
+        `row` is the send as it was recorded: under the send lock nothing else changes a `sending`
+        row before the engine has its id, so it is not read back."""
+        message_id = row["message_id"]
         unlinks = self.unlinks
         if not await self._wait_slot():
             # Stopping: the row goes back to the outbox (sent after the restart, or by a retry).
@@ -540,7 +553,6 @@ class Session:
             # Logged out or failed during the wait (perhaps relinked since): the queued sends were
             # failed then, and this one is too, never sent after a relink with no re-check.
             status, reason = self.unlinked
-            row = self.store.send(message_id)
             self._fail_send(
                 row,
                 f"session_{status}",
@@ -551,10 +563,8 @@ class Session:
             if self.status in ("reconnecting", "connecting") and self.linked:
                 self.store.update_send(message_id, status="queued")
                 return 202, {"message_id": message_id, "status": "queued"}
-            row = self.store.send(message_id)
             self._fail_send(row, f"session_{self.status}", f"session is {self.status}")
             raise SessionError(f"session is {self.status}", self.status)
-        row = self.store.send(message_id)
         if self._expired(row):
             return self._failed_answer(row)
         outcome = await self._deliver(row)
@@ -562,20 +572,23 @@ class Session:
             return 200, {"message_id": message_id, "status": "sent"}
         if outcome == "queued":
             return 202, {"message_id": message_id, "status": "queued"}
-        return self._failed_answer(self.store.send(message_id))
+        return self._failed_answer(row)
 
-    def _failed_answer(self, row: dict):
-        row = self.store.send(row["message_id"])
+    @staticmethod
+    def _failed_answer(row: dict):
+        """`row` as _fail_send left it (its error and code are those just written)."""
         return 502, {
-            "error": row["error"] or "send failed",
-            "error_code": row["error_code"],
+            "error": row.get("error") or "send failed",
+            "error_code": row.get("error_code"),
             "message_id": row["message_id"],
             "status": "failed",
         }
 
     def _fail_send(self, row: dict, code: str, error: str) -> None:
         self.store.update_send(row["message_id"], status="failed", error_code=code, error=error)
-        self._emit_status({**row, "status": "failed"}, code, error)
+        # The caller's copy says what was written: its answer is made from it, not from a re-read.
+        row.update(status="failed", error_code=code, error=error)
+        self._emit_status(row, code, error)
         self.manager.metrics.sends.labels(self.engine_name, "failed").inc()
         self.log.warning("send failed", extra={"message_id": row["message_id"], "error_code": code})
 
@@ -630,18 +643,16 @@ class Session:
         if row.get("media_id"):
             media = self.manager.media.load(self.org, row["media_id"])
             if media is None:
-                self.store.update_send(
-                    row["message_id"],
-                    status="failed",
-                    error_code="media_missing",
-                    error="the media file of this send is gone",
-                )
-                self._emit_status({**row, "status": "failed"}, "media_missing", "the media file of this send is gone")
+                missing = "the media file of this send is gone"
+                self.store.update_send(row["message_id"], status="failed", error_code="media_missing", error=missing)
+                row.update(status="failed", error_code="media_missing", error=missing)
+                self._emit_status(row, "media_missing", missing)
                 return "failed"
         started = time.monotonic()
         extra = row.get("extra")
         extra = json.loads(extra) if isinstance(extra, str) else (extra or {})
-        self.store.update_send(row["message_id"], status="sending", attempted_at=time.time())
+        if row.get("status") != "sending" or row.get("attempted_at") is None:
+            self.store.update_send(row["message_id"], status="sending", attempted_at=time.time())
         # On disk before anything leaves: a send is never attempted without its record.
         await self.store.durable()
         try:
@@ -658,16 +669,7 @@ class Session:
         self.pacer.record()
         metrics.send_latency.labels(self.engine_name).observe(time.monotonic() - started)
         metrics.sends.labels(self.engine_name, "sent").inc()
-        current = self.store.send(row["message_id"])
-        status = current["status"] if current and SEND_RANK.get(current["status"], 0) > 1 else "sent"
-        self.store.update_send(
-            row["message_id"],
-            status=status,
-            engine_id=engine_id,
-            sent_at=time.time(),
-            first_status="sent",
-            first_code=200,
-        )
+        self.store.record_sent(row["message_id"], engine_id)
         self._emit_status({**row, "status": "sent"})
         self.log.info("message sent", extra={"message_id": row["message_id"]})
         return "sent"
@@ -688,16 +690,13 @@ class Session:
                 async with self.send_lock:
                     if self.pacer.wait_time() > 0:
                         continue
-                    queued = self.store.queued_sends(self.org)
-                    if not queued:
+                    row = self.store.next_queued_send(self.org)
+                    if row is None:
                         return
-                    if self._expired(queued[0]):
+                    if self._expired(row):
                         continue
                     if self.status != "connected":
                         return
-                    row = self.store.send(queued[0]["message_id"])
-                    if row["status"] != "queued" or self._expired(row):
-                        continue
                     if await self._deliver(row) == "queued":
                         return
         finally:

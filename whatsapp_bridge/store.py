@@ -289,17 +289,49 @@ class Store:
     def delete_send(self, message_id: str) -> None:
         self._exec("DELETE FROM sends WHERE message_id=?", (message_id,))
 
-    def insert_send(self, row: dict[str, Any]) -> None:
+    def insert_send(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Records a send; returns the row as written (its JSON columns as given), so that the send
+        path goes on with it instead of reading it back."""
         now = time.time()
         row = {**row, "created_at": now, "updated_at": now}
+        stored = dict(row)
         for key in ("buttons", "extra"):
-            if row.get(key) is not None:
-                row[key] = json.dumps(row[key], ensure_ascii=False)
-        self._insert("sends", row)
+            if stored.get(key) is not None:
+                stored[key] = json.dumps(stored[key], ensure_ascii=False)
+        self._insert("sends", stored)
+        return row
 
     def update_send(self, message_id: str, **fields: Any) -> None:
         fields["updated_at"] = time.time()
         self._update("sends", "message_id", message_id, fields)
+
+    def record_sent(self, message_id: str, engine_id: str) -> None:
+        """The engine took the send. A receipt that came first (the Cloud API's webhook may beat the
+        answer to the send itself) keeps its later status: a status only moves forward."""
+        now = time.time()
+        self._exec(
+            "UPDATE sends SET status=CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END, "
+            "engine_id=?, sent_at=?, first_status='sent', first_code=200, updated_at=? WHERE message_id=?",
+            (engine_id, now, now, message_id),
+        )
+
+    def advance_send(self, org: str, engine_id: str, status: str, after: tuple[str, ...]) -> dict[str, Any] | None:
+        """A receipt: the send whose engine id it names moves to `status` if it is now in `after`
+        (the statuses before it); returns what its event needs, or None when it does not move.
+        One statement where a look-up and an update were two."""
+        if not after:
+            return None
+        marks = ",".join("?" * len(after))
+        with self._lock:
+            rows = self._db.execute(
+                f"UPDATE sends SET status=?, updated_at=? WHERE organization_id=? AND engine_id=? "  # noqa: S608
+                f"AND status IN ({marks}) RETURNING message_id, client_message_id, phone",
+                (status, time.time(), org, engine_id, *after),
+            ).fetchall()
+        if not rows:
+            return None
+        self._wrote()
+        return dict(rows[0])
 
     def has_queued_sends(self, org: str) -> bool:
         found = self._one("SELECT 1 AS n FROM sends WHERE organization_id=? AND status='queued' LIMIT 1", (org,))
@@ -308,6 +340,14 @@ class Store:
     def queued_sends(self, org: str) -> list[dict[str, Any]]:
         return self._all(
             "SELECT * FROM sends WHERE organization_id=? AND status='queued' ORDER BY created_at, rowid", (org,)
+        )
+
+    def next_queued_send(self, org: str) -> dict[str, Any] | None:
+        """The oldest queued send: the outbox's next one. Only that row is read at each step, where
+        reading every queued row made draining a backlog of n sends cost n² row reads."""
+        return self._one(
+            "SELECT * FROM sends WHERE organization_id=? AND status='queued' ORDER BY created_at, rowid LIMIT 1",
+            (org,),
         )
 
     # contacts a session has written with or heard from: not "new" any more (no number check,

@@ -17,6 +17,7 @@ from ..store import Store
 from .base import MEDIA_KINDS, Engine, EngineError, Inbound, Media, NotConnected, Sink
 
 CODE_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+_UNREAD = object()
 
 
 def wa_like_id() -> str:
@@ -96,16 +97,27 @@ class SandboxEngine(Engine):
         self.connected = False
         self._task: asyncio.Task | None = None
         self._receipts: set[asyncio.Task] = set()
+        # The linked phone, read from the store once: only this engine writes it (link, logout), and
+        # every send asks for it (a look-up of the session row per send before).
+        self._linked_phone: str | None | object = _UNREAD
         network.engines[organization_id] = self
 
     def has_credentials(self) -> bool:
-        creds = self.store.creds(self.organization_id)
-        return bool(creds and creds.get("phone"))
+        return bool(self.phone)
 
     @property
     def phone(self) -> str | None:
-        creds = self.store.creds(self.organization_id)
-        return creds.get("phone") if creds else None
+        if self._linked_phone is _UNREAD:
+            creds = self.store.creds(self.organization_id)
+            self._linked_phone = creds.get("phone") if creds else None
+        return self._linked_phone
+
+    def _save_phone(self, phone: str | None) -> None:
+        if phone is None:
+            self.store.save_session(self.organization_id, creds=None, linked=0)
+        else:
+            self.store.save_session(self.organization_id, creds={"phone": phone})
+        self._linked_phone = phone
 
     def _run(self, coro) -> None:
         if self._task and not self._task.done() and self._task is not asyncio.current_task():
@@ -151,7 +163,7 @@ class SandboxEngine(Engine):
 
     def link(self, phone: str) -> None:
         self.network.clear_pending(self.organization_id)
-        self.store.save_session(self.organization_id, creds={"phone": phone})
+        self._save_phone(phone)
         self.sink.on_paired(phone)
         self._run(self._connect())
 
@@ -169,7 +181,7 @@ class SandboxEngine(Engine):
 
     async def logout(self) -> None:
         await self.stop()
-        self.store.save_session(self.organization_id, creds=None, linked=0)
+        self._save_phone(None)
 
     async def pairing_code(self, phone: str) -> str:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
@@ -281,5 +293,5 @@ class SandboxEngine(Engine):
         if self._task and not self._task.done():
             self._task.cancel()
         self.network.clear_pending(self.organization_id)
-        self.store.save_session(self.organization_id, creds=None, linked=0)
+        self._save_phone(None)
         self.sink.on_logged_out("device_removed")
