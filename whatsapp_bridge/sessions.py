@@ -97,6 +97,10 @@ class Session:
         self.pacing_config = PacingConfig()
         self.pacer = Pacer(0, 0, 0)
         self.send_lock = asyncio.Lock()
+        # False only once the store said this session has no queued send, until one is queued again
+        # (every write of a `queued` status goes through _queue_again or the queued insert): most sends
+        # then skip the backlog look-up.
+        self._maybe_queued = True
         # Counts logouts and failures: a send that waited across one (even if relinked since) fails.
         self.unlinks = 0
         self.unlinked: tuple[str, str | None] = ("logged_out", None)
@@ -486,9 +490,10 @@ class Session:
         if media is not None:
             # Kept as a file so that a queued or retried send still has its bytes.
             row["media_id"] = self.manager.media.save(self.org, media, "out")["media_id"]
-        backlog = self.store.has_queued_sends(self.org)
+        backlog = self._has_backlog()
         paced = queue_when_paced and self.pacer.wait_time() > 0
         if self.status != "connected" or backlog or paced or self.pacer.cap_reached():
+            self._maybe_queued = True
             self.store.insert_send(row)
             metrics.sends.labels(self.engine_name, "queued").inc()
             self.log.info("send queued", extra={"message_id": row["message_id"], "session_status": self.status})
@@ -502,6 +507,16 @@ class Session:
         else:
             row = self.store.insert_send({**row, "status": "sending"})
         return await self._send_now(row)
+
+    def _has_backlog(self) -> bool:
+        if self._maybe_queued:
+            self._maybe_queued = self.store.has_queued_sends(self.org)
+        return self._maybe_queued
+
+    def _queue_again(self, message_id: str, **fields) -> None:
+        """Back to the outbox (sent by it, or by a retry of its id)."""
+        self._maybe_queued = True
+        self.store.update_send(message_id, status="queued", **fields)
 
     def _ready_now(self) -> bool:
         """_send_now would hand the send over without waiting (no pacing slot to wait for)."""
@@ -547,7 +562,7 @@ class Session:
         unlinks = self.unlinks
         if not await self._wait_slot():
             # Stopping: the row goes back to the outbox (sent after the restart, or by a retry).
-            self.store.update_send(message_id, status="queued")
+            self._queue_again(message_id)
             raise BridgeStopping()
         if self.unlinks != unlinks:
             # Logged out or failed during the wait (perhaps relinked since): the queued sends were
@@ -561,7 +576,7 @@ class Session:
             raise SessionError(f"session was {status} while the send waited", self.status)
         if self.status != "connected":
             if self.status in ("reconnecting", "connecting") and self.linked:
-                self.store.update_send(message_id, status="queued")
+                self._queue_again(message_id)
                 return 202, {"message_id": message_id, "status": "queued"}
             self._fail_send(row, f"session_{self.status}", f"session is {self.status}")
             raise SessionError(f"session is {self.status}", self.status)
@@ -615,7 +630,7 @@ class Session:
         """
         for row in self.store.interrupted_sends(self.org):
             if row["attempted_at"] is None:
-                self.store.update_send(row["message_id"], status="queued")
+                self._queue_again(row["message_id"])
                 self.log.info("interrupted send queued again", extra={"message_id": row["message_id"]})
                 continue
             engine_id = self.engine.sent_id(row["message_id"])
@@ -660,7 +675,7 @@ class Session:
                 row["message_id"], row["phone"], text, buttons or None, media=media, **extra
             )
         except NotConnected:
-            self.store.update_send(row["message_id"], status="queued", attempted_at=None)
+            self._queue_again(row["message_id"], attempted_at=None)
             return "queued"
         except EngineError as exc:
             self.pacer.record()
@@ -692,6 +707,7 @@ class Session:
                         continue
                     row = self.store.next_queued_send(self.org)
                     if row is None:
+                        self._maybe_queued = False
                         return
                     if self._expired(row):
                         continue
