@@ -346,12 +346,19 @@ class Session:
         self._set("failed", reason, detail)
 
     def on_receipt(self, whatsapp_id: str, status: str) -> None:
-        # Only forward, never out of `failed`: the statuses it may move from are those ranked below.
-        rank = SEND_RANK.get(status, 0)
-        before = tuple(name for name, r in SEND_RANK.items() if r < rank)
-        row = self.store.advance_send(self.org, whatsapp_id, status, before)
-        if row is not None:
-            self._emit_status({**row, "status": status})
+        self.on_receipts([(whatsapp_id, status)])
+
+    def on_receipts(self, receipts: list[tuple[str, str]]) -> None:
+        """(whatsapp_id, status) pairs, in the order they happened: a statement and a transaction of
+        events per status in the batch, lower statuses first (a message's `delivered` before its
+        `read`). Only forward, never out of `failed`."""
+        for status in sorted({s for _wid, s in receipts}, key=lambda s: SEND_RANK.get(s, 0)):
+            rank = SEND_RANK.get(status, 0)
+            before = tuple(name for name, r in SEND_RANK.items() if r < rank)
+            ids = [wid for wid, s in receipts if s == status]
+            moved = self.store.advance_sends(self.org, ids, status, before)
+            datas = [self._status_data({**row, "status": status}) for row in moved]
+            self.events.emit_many(self.org, "message.status", datas)
 
     def on_send_failed(self, whatsapp_id: str, code: str, error: str) -> None:
         """The network gave up on a message it had accepted (the Cloud API's `failed` status)."""
@@ -403,18 +410,18 @@ class Session:
 
     # sends
     def _emit_status(self, row: dict, error_code: str | None = None, error: str | None = None) -> None:
-        self.events.emit(
-            self.org,
-            "message.status",
-            {
-                "message_id": row["message_id"],
-                "client_message_id": row["client_message_id"],
-                "phone": row["phone"],
-                "status": row["status"],
-                "error_code": error_code,
-                "error": error,
-            },
-        )
+        self.events.emit(self.org, "message.status", self._status_data(row, error_code, error))
+
+    @staticmethod
+    def _status_data(row: dict, error_code: str | None = None, error: str | None = None) -> dict:
+        return {
+            "message_id": row["message_id"],
+            "client_message_id": row["client_message_id"],
+            "phone": row["phone"],
+            "status": row["status"],
+            "error_code": error_code,
+            "error": error,
+        }
 
     def _fail_queued(self, code: str, error: str) -> None:
         for row in self.store.queued_sends(self.org):
