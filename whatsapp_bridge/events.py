@@ -34,16 +34,27 @@ class EventQueue:
         self.wakeup = asyncio.Event()
 
     def emit(self, organization_id: str, type_: str, data: dict[str, Any]) -> dict[str, Any]:
-        event = {
+        event = self._event(organization_id, type_, data)
+        self.store.enqueue_event(event)
+        self.wakeup.set()
+        return event
+
+    def emit_many(self, organization_id: str, type_: str, datas: list[dict[str, Any]]) -> None:
+        """Events of one organization, in their order, written in one transaction."""
+        if not datas:
+            return
+        self.store.enqueue_events([self._event(organization_id, type_, data) for data in datas])
+        self.wakeup.set()
+
+    @staticmethod
+    def _event(organization_id: str, type_: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {
             "id": uuid.uuid4().hex,
             "type": type_,
             "organization_id": organization_id,
             "timestamp": utc_now_iso(),
             "data": data,
         }
-        self.store.enqueue_event(event)
-        self.wakeup.set()
-        return event
 
 
 class Dispatcher:

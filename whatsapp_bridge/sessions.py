@@ -97,6 +97,10 @@ class Session:
         self.pacing_config = PacingConfig()
         self.pacer = Pacer(0, 0, 0)
         self.send_lock = asyncio.Lock()
+        # False only once the store said this session has no queued send, until one is queued again
+        # (every write of a `queued` status goes through _queue_again or the queued insert): most sends
+        # then skip the backlog look-up.
+        self._maybe_queued = True
         # Counts logouts and failures: a send that waited across one (even if relinked since) fails.
         self.unlinks = 0
         self.unlinked: tuple[str, str | None] = ("logged_out", None)
@@ -342,13 +346,19 @@ class Session:
         self._set("failed", reason, detail)
 
     def on_receipt(self, whatsapp_id: str, status: str) -> None:
-        row = self.store.send_by_engine_id(self.org, whatsapp_id)
-        if row is None or row["status"] == "failed":
-            return
-        if SEND_RANK.get(status, 0) <= SEND_RANK.get(row["status"], 0):
-            return
-        self.store.update_send(row["message_id"], status=status)
-        self._emit_status({**row, "status": status})
+        self.on_receipts([(whatsapp_id, status)])
+
+    def on_receipts(self, receipts: list[tuple[str, str]]) -> None:
+        """(whatsapp_id, status) pairs, in the order they happened: a statement and a transaction of
+        events per status in the batch, lower statuses first (a message's `delivered` before its
+        `read`). Only forward, never out of `failed`."""
+        for status in sorted({s for _wid, s in receipts}, key=lambda s: SEND_RANK.get(s, 0)):
+            rank = SEND_RANK.get(status, 0)
+            before = tuple(name for name, r in SEND_RANK.items() if r < rank)
+            ids = [wid for wid, s in receipts if s == status]
+            moved = self.store.advance_sends(self.org, ids, status, before)
+            datas = [self._status_data({**row, "status": status}) for row in moved]
+            self.events.emit_many(self.org, "message.status", datas)
 
     def on_send_failed(self, whatsapp_id: str, code: str, error: str) -> None:
         """The network gave up on a message it had accepted (the Cloud API's `failed` status)."""
@@ -400,18 +410,18 @@ class Session:
 
     # sends
     def _emit_status(self, row: dict, error_code: str | None = None, error: str | None = None) -> None:
-        self.events.emit(
-            self.org,
-            "message.status",
-            {
-                "message_id": row["message_id"],
-                "client_message_id": row["client_message_id"],
-                "phone": row["phone"],
-                "status": row["status"],
-                "error_code": error_code,
-                "error": error,
-            },
-        )
+        self.events.emit(self.org, "message.status", self._status_data(row, error_code, error))
+
+    @staticmethod
+    def _status_data(row: dict, error_code: str | None = None, error: str | None = None) -> dict:
+        return {
+            "message_id": row["message_id"],
+            "client_message_id": row["client_message_id"],
+            "phone": row["phone"],
+            "status": row["status"],
+            "error_code": error_code,
+            "error": error,
+        }
 
     def _fail_queued(self, code: str, error: str) -> None:
         for row in self.store.queued_sends(self.org):
@@ -487,16 +497,37 @@ class Session:
         if media is not None:
             # Kept as a file so that a queued or retried send still has its bytes.
             row["media_id"] = self.manager.media.save(self.org, media, "out")["media_id"]
-        backlog = self.store.has_queued_sends(self.org)
+        backlog = self._has_backlog()
         paced = queue_when_paced and self.pacer.wait_time() > 0
         if self.status != "connected" or backlog or paced or self.pacer.cap_reached():
+            self._maybe_queued = True
             self.store.insert_send(row)
             metrics.sends.labels(self.engine_name, "queued").inc()
             self.log.info("send queued", extra={"message_id": row["message_id"], "session_status": self.status})
             self.kick_outbox()
             return 202, {"message_id": row["message_id"], "status": "queued"}
-        self.store.insert_send({**row, "status": "sending"})
-        return await self._send_now(row["message_id"])
+        if self._ready_now():
+            # Nothing to wait for: the row is written as handed over at once, one statement where an
+            # insert and an update were two. Nothing suspends between here and the engine's call but
+            # the wait for the record to be on disk, as when it was an update.
+            row = self.store.insert_send({**row, "status": "sending", "attempted_at": time.time()})
+        else:
+            row = self.store.insert_send({**row, "status": "sending"})
+        return await self._send_now(row)
+
+    def _has_backlog(self) -> bool:
+        if self._maybe_queued:
+            self._maybe_queued = self.store.has_queued_sends(self.org)
+        return self._maybe_queued
+
+    def _queue_again(self, message_id: str, **fields) -> None:
+        """Back to the outbox (sent by it, or by a retry of its id)."""
+        self._maybe_queued = True
+        self.store.update_send(message_id, status="queued", **fields)
+
+    def _ready_now(self) -> bool:
+        """_send_now would hand the send over without waiting (no pacing slot to wait for)."""
+        return not self.manager.stopping.is_set() and self.pacer.wait_time() <= 0
 
     async def _wait_slot(self) -> bool:
         """The pacer's wait, cut short when the bridge is stopping (then False)."""
@@ -527,20 +558,23 @@ class Session:
             self._require_sendable()
             return 202, {"message_id": prior["message_id"], "status": "queued"}
         self.store.update_send(prior["message_id"], status="sending")
-        return await self._send_now(prior["message_id"])
+        return await self._send_now({**prior, "status": "sending"})
 
-    async def _send_now(self, message_id: str):
-        """Wait for the pacing slot, then hand the recorded row to the engine."""
+    async def _send_now(self, row: dict):
+        """Wait for the pacing slot, then hand the recorded row to the engine.
+
+        `row` is the send as it was recorded: under the send lock nothing else changes a `sending`
+        row before the engine has its id, so it is not read back."""
+        message_id = row["message_id"]
         unlinks = self.unlinks
         if not await self._wait_slot():
             # Stopping: the row goes back to the outbox (sent after the restart, or by a retry).
-            self.store.update_send(message_id, status="queued")
+            self._queue_again(message_id)
             raise BridgeStopping()
         if self.unlinks != unlinks:
             # Logged out or failed during the wait (perhaps relinked since): the queued sends were
             # failed then, and this one is too, never sent after a relink with no re-check.
             status, reason = self.unlinked
-            row = self.store.send(message_id)
             self._fail_send(
                 row,
                 f"session_{status}",
@@ -549,12 +583,10 @@ class Session:
             raise SessionError(f"session was {status} while the send waited", self.status)
         if self.status != "connected":
             if self.status in ("reconnecting", "connecting") and self.linked:
-                self.store.update_send(message_id, status="queued")
+                self._queue_again(message_id)
                 return 202, {"message_id": message_id, "status": "queued"}
-            row = self.store.send(message_id)
             self._fail_send(row, f"session_{self.status}", f"session is {self.status}")
             raise SessionError(f"session is {self.status}", self.status)
-        row = self.store.send(message_id)
         if self._expired(row):
             return self._failed_answer(row)
         outcome = await self._deliver(row)
@@ -562,20 +594,23 @@ class Session:
             return 200, {"message_id": message_id, "status": "sent"}
         if outcome == "queued":
             return 202, {"message_id": message_id, "status": "queued"}
-        return self._failed_answer(self.store.send(message_id))
+        return self._failed_answer(row)
 
-    def _failed_answer(self, row: dict):
-        row = self.store.send(row["message_id"])
+    @staticmethod
+    def _failed_answer(row: dict):
+        """`row` as _fail_send left it (its error and code are those just written)."""
         return 502, {
-            "error": row["error"] or "send failed",
-            "error_code": row["error_code"],
+            "error": row.get("error") or "send failed",
+            "error_code": row.get("error_code"),
             "message_id": row["message_id"],
             "status": "failed",
         }
 
     def _fail_send(self, row: dict, code: str, error: str) -> None:
         self.store.update_send(row["message_id"], status="failed", error_code=code, error=error)
-        self._emit_status({**row, "status": "failed"}, code, error)
+        # The caller's copy says what was written: its answer is made from it, not from a re-read.
+        row.update(status="failed", error_code=code, error=error)
+        self._emit_status(row, code, error)
         self.manager.metrics.sends.labels(self.engine_name, "failed").inc()
         self.log.warning("send failed", extra={"message_id": row["message_id"], "error_code": code})
 
@@ -602,7 +637,7 @@ class Session:
         """
         for row in self.store.interrupted_sends(self.org):
             if row["attempted_at"] is None:
-                self.store.update_send(row["message_id"], status="queued")
+                self._queue_again(row["message_id"])
                 self.log.info("interrupted send queued again", extra={"message_id": row["message_id"]})
                 continue
             engine_id = self.engine.sent_id(row["message_id"])
@@ -630,18 +665,16 @@ class Session:
         if row.get("media_id"):
             media = self.manager.media.load(self.org, row["media_id"])
             if media is None:
-                self.store.update_send(
-                    row["message_id"],
-                    status="failed",
-                    error_code="media_missing",
-                    error="the media file of this send is gone",
-                )
-                self._emit_status({**row, "status": "failed"}, "media_missing", "the media file of this send is gone")
+                missing = "the media file of this send is gone"
+                self.store.update_send(row["message_id"], status="failed", error_code="media_missing", error=missing)
+                row.update(status="failed", error_code="media_missing", error=missing)
+                self._emit_status(row, "media_missing", missing)
                 return "failed"
         started = time.monotonic()
         extra = row.get("extra")
         extra = json.loads(extra) if isinstance(extra, str) else (extra or {})
-        self.store.update_send(row["message_id"], status="sending", attempted_at=time.time())
+        if row.get("status") != "sending" or row.get("attempted_at") is None:
+            self.store.update_send(row["message_id"], status="sending", attempted_at=time.time())
         # On disk before anything leaves: a send is never attempted without its record.
         await self.store.durable()
         try:
@@ -649,7 +682,7 @@ class Session:
                 row["message_id"], row["phone"], text, buttons or None, media=media, **extra
             )
         except NotConnected:
-            self.store.update_send(row["message_id"], status="queued", attempted_at=None)
+            self._queue_again(row["message_id"], attempted_at=None)
             return "queued"
         except EngineError as exc:
             self.pacer.record()
@@ -658,16 +691,7 @@ class Session:
         self.pacer.record()
         metrics.send_latency.labels(self.engine_name).observe(time.monotonic() - started)
         metrics.sends.labels(self.engine_name, "sent").inc()
-        current = self.store.send(row["message_id"])
-        status = current["status"] if current and SEND_RANK.get(current["status"], 0) > 1 else "sent"
-        self.store.update_send(
-            row["message_id"],
-            status=status,
-            engine_id=engine_id,
-            sent_at=time.time(),
-            first_status="sent",
-            first_code=200,
-        )
+        self.store.record_sent(row["message_id"], engine_id)
         self._emit_status({**row, "status": "sent"})
         self.log.info("message sent", extra={"message_id": row["message_id"]})
         return "sent"
@@ -688,16 +712,14 @@ class Session:
                 async with self.send_lock:
                     if self.pacer.wait_time() > 0:
                         continue
-                    queued = self.store.queued_sends(self.org)
-                    if not queued:
+                    row = self.store.next_queued_send(self.org)
+                    if row is None:
+                        self._maybe_queued = False
                         return
-                    if self._expired(queued[0]):
+                    if self._expired(row):
                         continue
                     if self.status != "connected":
                         return
-                    row = self.store.send(queued[0]["message_id"])
-                    if row["status"] != "queued" or self._expired(row):
-                        continue
                     if await self._deliver(row) == "queued":
                         return
         finally:

@@ -134,6 +134,10 @@ ADDED_COLUMNS = {
 }
 
 
+# Engine ids per UPDATE ... IN (...): far below SQLite's limit of bound parameters.
+UPDATE_CHUNK = 500
+
+
 class Store:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -289,17 +293,73 @@ class Store:
     def delete_send(self, message_id: str) -> None:
         self._exec("DELETE FROM sends WHERE message_id=?", (message_id,))
 
-    def insert_send(self, row: dict[str, Any]) -> None:
+    def insert_send(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Records a send; returns the row as written (its JSON columns as given), so that the send
+        path goes on with it instead of reading it back."""
         now = time.time()
         row = {**row, "created_at": now, "updated_at": now}
+        stored = dict(row)
         for key in ("buttons", "extra"):
-            if row.get(key) is not None:
-                row[key] = json.dumps(row[key], ensure_ascii=False)
-        self._insert("sends", row)
+            if stored.get(key) is not None:
+                stored[key] = json.dumps(stored[key], ensure_ascii=False)
+        self._insert("sends", stored)
+        return row
 
     def update_send(self, message_id: str, **fields: Any) -> None:
         fields["updated_at"] = time.time()
         self._update("sends", "message_id", message_id, fields)
+
+    def record_sent(self, message_id: str, engine_id: str) -> None:
+        """The engine took the send. A receipt that came first (the Cloud API's webhook may beat the
+        answer to the send itself) keeps its later status: a status only moves forward."""
+        now = time.time()
+        self._exec(
+            "UPDATE sends SET status=CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END, "
+            "engine_id=?, sent_at=?, first_status='sent', first_code=200, updated_at=? WHERE message_id=?",
+            (engine_id, now, now, message_id),
+        )
+
+    def advance_sends(
+        self, org: str, engine_ids: list[str], status: str, after: tuple[str, ...]
+    ) -> list[dict[str, Any]]:
+        """Receipts: the sends their engine ids name move to `status` where they are now in `after`
+        (the statuses before it). Returns what the events of those that moved need, in the order of
+        `engine_ids`. One statement for a batch, where a look-up and an update per receipt were two."""
+        if not after or not engine_ids:
+            return []
+        moved: dict[str, dict[str, Any]] = {}
+        status_marks = ",".join("?" * len(after))
+        for start in range(0, len(engine_ids), UPDATE_CHUNK):
+            chunk = engine_ids[start : start + UPDATE_CHUNK]
+            id_marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(
+                    f"UPDATE sends SET status=?, updated_at=? WHERE organization_id=? "  # noqa: S608
+                    f"AND engine_id IN ({id_marks}) AND status IN ({status_marks}) "
+                    "RETURNING message_id, client_message_id, phone, engine_id",
+                    (status, time.time(), org, *chunk, *after),
+                ).fetchall()
+            if rows:
+                self._wrote()
+            moved.update((row["engine_id"], dict(row)) for row in rows)
+        return [moved[engine_id] for engine_id in dict.fromkeys(engine_ids) if engine_id in moved]
+
+    def _exec_many(self, sql: str, rows: list[tuple]) -> None:
+        """One transaction: executemany alone commits every row on its own in autocommit mode."""
+        if not rows:
+            return
+        if len(rows) == 1:
+            self._exec(sql, rows[0])
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(sql, rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        self._wrote()
 
     def has_queued_sends(self, org: str) -> bool:
         found = self._one("SELECT 1 AS n FROM sends WHERE organization_id=? AND status='queued' LIMIT 1", (org,))
@@ -308,6 +368,14 @@ class Store:
     def queued_sends(self, org: str) -> list[dict[str, Any]]:
         return self._all(
             "SELECT * FROM sends WHERE organization_id=? AND status='queued' ORDER BY created_at, rowid", (org,)
+        )
+
+    def next_queued_send(self, org: str) -> dict[str, Any] | None:
+        """The oldest queued send: the outbox's next one. Only that row is read at each step, where
+        reading every queued row made draining a backlog of n sends cost n² row reads."""
+        return self._one(
+            "SELECT * FROM sends WHERE organization_id=? AND status='queued' ORDER BY created_at, rowid LIMIT 1",
+            (org,),
         )
 
     # contacts a session has written with or heard from: not "new" any more (no number check,
@@ -363,6 +431,14 @@ class Store:
         self._exec(
             "INSERT INTO events (id, organization_id, body, created_at) VALUES (?, ?, ?, ?)",
             (event["id"], event["organization_id"], json.dumps(event, ensure_ascii=False), time.time()),
+        )
+
+    def enqueue_events(self, events: list[dict[str, Any]]) -> None:
+        """In their order, in one transaction."""
+        now = time.time()
+        self._exec_many(
+            "INSERT INTO events (id, organization_id, body, created_at) VALUES (?, ?, ?, ?)",
+            [(e["id"], e["organization_id"], json.dumps(e, ensure_ascii=False), now) for e in events],
         )
 
     def peek_events(self, limit: int, skip_orgs: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -469,6 +545,13 @@ class Store:
         self._exec(
             "UPDATE sandbox_messages SET status=? WHERE organization_id=? AND whatsapp_id=?",
             (status, org, whatsapp_id),
+        )
+
+    def set_sandbox_statuses(self, org: str, statuses: list[tuple[str, str]]) -> None:
+        """(whatsapp_id, status) pairs, applied in their order, in one transaction."""
+        self._exec_many(
+            "UPDATE sandbox_messages SET status=? WHERE organization_id=? AND whatsapp_id=?",
+            [(status, org, whatsapp_id) for whatsapp_id, status in statuses],
         )
 
     def sandbox_messages(self, org: str | None = None) -> list[dict[str, Any]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
+import itertools
 import secrets
 import time
 from datetime import UTC, datetime
@@ -17,6 +19,10 @@ from ..store import Store
 from .base import MEDIA_KINDS, Engine, EngineError, Inbound, Media, NotConnected, Sink
 
 CODE_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+_UNREAD = object()
+# Receipts falling due within this much of the first are applied with it: one statement per status
+# for the batch, where each receipt was a task and three statements of its own.
+RECEIPT_GATHER_S = 0.1
 
 
 def wa_like_id() -> str:
@@ -95,17 +101,31 @@ class SandboxEngine(Engine):
         self.store = network.store
         self.connected = False
         self._task: asyncio.Task | None = None
-        self._receipts: set[asyncio.Task] = set()
+        # (due on the monotonic clock, order, whatsapp_id, status): the receipts the phones will send.
+        self._due: list[tuple[float, int, str, str]] = []
+        self._order = itertools.count()
+        self._receipt_task: asyncio.Task | None = None
+        # The linked phone, read from the store once: only this engine writes it (link, logout), and
+        # every send asks for it (a look-up of the session row per send before).
+        self._linked_phone: str | None | object = _UNREAD
         network.engines[organization_id] = self
 
     def has_credentials(self) -> bool:
-        creds = self.store.creds(self.organization_id)
-        return bool(creds and creds.get("phone"))
+        return bool(self.phone)
 
     @property
     def phone(self) -> str | None:
-        creds = self.store.creds(self.organization_id)
-        return creds.get("phone") if creds else None
+        if self._linked_phone is _UNREAD:
+            creds = self.store.creds(self.organization_id)
+            self._linked_phone = creds.get("phone") if creds else None
+        return self._linked_phone
+
+    def _save_phone(self, phone: str | None) -> None:
+        if phone is None:
+            self.store.save_session(self.organization_id, creds=None, linked=0)
+        else:
+            self.store.save_session(self.organization_id, creds={"phone": phone})
+        self._linked_phone = phone
 
     def _run(self, coro) -> None:
         if self._task and not self._task.done() and self._task is not asyncio.current_task():
@@ -127,16 +147,32 @@ class SandboxEngine(Engine):
 
     def _resume_receipts(self) -> None:
         """Receipts still due for messages sent before a restart: the phones read them all the same."""
-        if self._receipts:
+        if self._due:
             return
         now = time.time()
         for row in self.store.sandbox_awaiting_receipts(self.organization_id):
             self._schedule_receipts(row["whatsapp_id"], age=now - row["created_at"], status=row["status"])
 
     def _schedule_receipts(self, whatsapp_id: str, age: float = 0.0, status: str = "sent") -> None:
-        task = asyncio.get_running_loop().create_task(self._receipts_for(whatsapp_id, age, status))
-        self._receipts.add(task)
-        task.add_done_callback(self._receipts.discard)
+        """`delivered` (unless it already was) and `read`, at the sandbox's delays from the send
+        (`age` ago)."""
+        delivered = self.settings.sandbox_delivered_ms / 1000
+        read = max(delivered, self.settings.sandbox_read_ms / 1000)
+        at = time.monotonic()
+        if status == "sent":
+            at += max(0.0, delivered - age)
+            self._due_at(at, whatsapp_id, "delivered")
+        self._due_at(at + max(0.0, read - max(age, delivered)), whatsapp_id, "read")
+
+    def _due_at(self, at: float, whatsapp_id: str, status: str) -> None:
+        earliest = self._due[0][0] if self._due else None
+        heapq.heappush(self._due, (at, next(self._order), whatsapp_id, status))
+        running = self._receipt_task is not None and not self._receipt_task.done()
+        if running and earliest is not None and at >= earliest:
+            return  # the running loop wakes for an earlier one and takes this one in its turn
+        if running:
+            self._receipt_task.cancel()  # it sleeps until a later receipt: start again from this one
+        self._receipt_task = asyncio.get_running_loop().create_task(self._receipts_loop())
 
     async def _show_qrs(self) -> None:
         org = self.organization_id
@@ -151,7 +187,7 @@ class SandboxEngine(Engine):
 
     def link(self, phone: str) -> None:
         self.network.clear_pending(self.organization_id)
-        self.store.save_session(self.organization_id, creds={"phone": phone})
+        self._save_phone(phone)
         self.sink.on_paired(phone)
         self._run(self._connect())
 
@@ -163,13 +199,14 @@ class SandboxEngine(Engine):
         self._task = None
         # Receipts still due wait in the store and resume at the next connect (_resume_receipts):
         # left running, they would write to a store the bridge is closing.
-        for task in list(self._receipts):
-            task.cancel()
-        self._receipts.clear()
+        if self._receipt_task is not None:
+            self._receipt_task.cancel()
+            self._receipt_task = None
+        self._due.clear()
 
     async def logout(self) -> None:
         await self.stop()
-        self.store.save_session(self.organization_id, creds=None, linked=0)
+        self._save_phone(None)
 
     async def pairing_code(self, phone: str) -> str:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
@@ -205,18 +242,20 @@ class SandboxEngine(Engine):
         self._schedule_receipts(whatsapp_id)
         return whatsapp_id
 
-    async def _receipts_for(self, whatsapp_id: str, age: float = 0.0, status: str = "sent") -> None:
-        delivered = self.settings.sandbox_delivered_ms / 1000
-        read = max(delivered, self.settings.sandbox_read_ms / 1000)
-        # The receipt is reported before the phone's own row changes: a bridge killed in between
-        # reports it again after its restart (a repeat is ignored), never loses it.
-        if status == "sent":
-            await asyncio.sleep(max(0.0, delivered - age))
-            self.sink.on_receipt(whatsapp_id, "delivered")
-            self.store.set_sandbox_status(self.organization_id, whatsapp_id, "delivered")
-        await asyncio.sleep(max(0.0, read - max(age, delivered)))
-        self.sink.on_receipt(whatsapp_id, "read")
-        self.store.set_sandbox_status(self.organization_id, whatsapp_id, "read")
+    async def _receipts_loop(self) -> None:
+        while self._due:
+            delay = self._due[0][0] - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay + RECEIPT_GATHER_S)
+            now = time.monotonic()
+            batch = []
+            while self._due and self._due[0][0] <= now:
+                _at, _order, whatsapp_id, status = heapq.heappop(self._due)
+                batch.append((whatsapp_id, status))
+            # Reported before the phone's own rows change: a bridge killed in between reports them
+            # again after its restart (a repeat is ignored), never loses them.
+            self.sink.on_receipts(batch)
+            self.store.set_sandbox_statuses(self.organization_id, batch)
 
     # faults and actions from the simulated phones
     def reply(
@@ -281,5 +320,5 @@ class SandboxEngine(Engine):
         if self._task and not self._task.done():
             self._task.cancel()
         self.network.clear_pending(self.organization_id)
-        self.store.save_session(self.organization_id, creds=None, linked=0)
+        self._save_phone(None)
         self.sink.on_logged_out("device_removed")
