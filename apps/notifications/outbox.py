@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus, EventSource
+from apps.common.bulk import rows_update
 from apps.common.exceptions import ApplicationError
 from apps.common.jobs import task_configure
 from apps.common.validation import is_whole_number
@@ -561,16 +562,19 @@ def message_statuses_apply(*, organization, updates: list[dict]) -> None:
         return
     by_pk: dict[int, Message] = {}
     by_bridge_id: dict[str, Message] = {}
-    # Locked in primary key order, as concurrent batches lock them.
+    # Locked in primary key order, as concurrent batches lock them; only the columns a status reads and
+    # writes (a message's body, buttons and template are most of its row).
     for message in (Message.objects.select_for_update(of=("self",))
                     .filter(organization=organization, direction=Direction.OUTBOUND)
-                    .filter(Q(pk__in=pks) | Q(bridge_message_id__in=bridge_ids)).order_by("pk")):
+                    .filter(Q(pk__in=pks) | Q(bridge_message_id__in=bridge_ids)).order_by("pk")
+                    .only(*_STATUS_COLUMNS)):
         by_pk[message.pk] = message
     # A bridge id names the newest of its messages, as message_status_apply's .first() does.
     for message in sorted(by_pk.values(), key=lambda m: (m.created_at, m.pk)):
         if message.bridge_message_id in bridge_ids:
             by_bridge_id[message.bridge_message_id] = message
     changed: dict[int, Message] = {}
+    went_out: list[int] = []
     for update in updates:
         data, status = update["data"], update["data"].get("status")
         client_id = str(data.get("client_message_id") or "")
@@ -586,28 +590,25 @@ def message_statuses_apply(*, organization, updates: list[dict]) -> None:
             message.error_code = message.error = ""
         message.updated_at = timezone.now()
         changed[message.pk] = message
-        if first_out and message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES:
-            _confirmation_requested(message.appointment)
+        if (first_out and message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES
+                and message.appointment_id is not None):
+            went_out.append(message.appointment_id)
     if changed:
-        rows = list(changed.values())
-        with connection.cursor() as cursor:
-            cursor.execute(_STATUSES_SQL, [[m.pk for m in rows], [m.status for m in rows], [m.sent_at for m in rows],
-                                           [m.delivered_at for m in rows], [m.read_at for m in rows],
-                                           [m.bridge_message_id for m in rows], [m.error_code for m in rows],
-                                           [m.error for m in rows], [m.updated_at for m in rows]])
+        # One statement for the batch (Django's bulk_update builds a CASE per row and field: 90% of a
+        # batch's time).
+        rows_update(list(changed.values()), _STATUS_FIELDS)
+    if went_out:
+        # The bridge's word that they went out is enough: the job that sent them may never finish. The
+        # statement itself moves only the appointments still unconfirmed (or no response) and scheduled.
+        from apps.appointments.services import appointments_confirmation_request
+
+        appointments_confirmation_request(appointment_ids=sorted(set(went_out)), source=EventSource.SYSTEM)
 
 
-# The statuses of message_statuses_apply written in one statement (Django's bulk_update builds a CASE
-# per row and field: 90% of a batch's time).
-_STATUSES_SQL = f"""
-UPDATE {Message._meta.db_table} AS m SET status = v.status, sent_at = v.sent_at, delivered_at = v.delivered_at,
-    read_at = v.read_at, bridge_message_id = v.bridge_message_id, error_code = v.error_code, error = v.error,
-    updated_at = v.updated_at
-FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::text[],
-            %s::text[], %s::text[], %s::timestamptz[])
-    AS v(id, status, sent_at, delivered_at, read_at, bridge_message_id, error_code, error, updated_at)
-WHERE m.id = v.id
-"""  # noqa: S608 - the table name is the model's own
+# What message_statuses_apply writes, and the columns it reads to decide.
+_STATUS_FIELDS = ["status", "sent_at", "delivered_at", "read_at", "bridge_message_id", "error_code", "error",
+                  "updated_at"]
+_STATUS_COLUMNS = [*_STATUS_FIELDS, "failed_at", "kind", "appointment", "created_at", "organization", "direction"]
 
 
 def messages_requeue_stuck(*, now: dt.datetime, seconds: int) -> int:
