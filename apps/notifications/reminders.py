@@ -9,11 +9,12 @@ import datetime as dt
 import logging
 import time
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_confirmation_set
+from apps.common.bulk import rows_update
 from apps.notifications import outbox
 from apps.notifications.eligibility import WHATSAPP_DISABLED, Purpose, whatsapp_refusal
 from apps.notifications.models import Reminder, ReminderRule, ReminderStatus, TemplateKind
@@ -156,29 +157,14 @@ def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime) -> in
         return sum(1 for pk in reminder_ids if reminder_dispatch(reminder_id=pk, now=now) is not None)
 
 
-# Every closed reminder of a batch in one statement (Django's bulk_update builds a CASE per row and
-# field, which cost more Python than the rest of the batch).
-_CLOSE_SQL = f"""
-UPDATE {Reminder._meta.db_table} AS r SET status = v.status, reason = v.reason, message_id = v.message_id,
-    updated_at = %s
-FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v(id, status, reason, message_id)
-WHERE r.id = v.id
-"""  # noqa: S608 - the table name is the model's own
-
-
 def _close_many(reminders: list[Reminder]) -> None:
-    if not reminders:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(_CLOSE_SQL, [timezone.now(), [r.pk for r in reminders], [r.status for r in reminders],
-                                    [r.reason for r in reminders], [_message_pk(r) for r in reminders]])
-
-
-def _message_pk(reminder: Reminder) -> int | None:
-    # A message written by the batch's bulk_create got its pk after it was assigned to the reminder.
-    if Reminder.message.is_cached(reminder):
-        return reminder.message.pk if reminder.message is not None else None
-    return reminder.message_id
+    # Every closed reminder of a batch in one statement (Django's bulk_update builds a CASE per row and
+    # field, which cost more Python than the rest of the batch); a message written by the batch's insert
+    # got its pk after it was assigned to the reminder, and rows_update writes that pk.
+    now = timezone.now()
+    for reminder in reminders:
+        reminder.updated_at = now
+    rows_update(reminders, ["status", "reason", "message", "updated_at"])
 
 
 _DISPATCH_RELATED = ("appointment__patient", "appointment__provider", "appointment__organization", "organization",
