@@ -45,7 +45,7 @@ from apps.notifications.rendering import LOOK_UP, context_for, language_for, met
 from apps.notifications.schedule import next_allowed_time
 from apps.notifications.services import notification_settings_get, staff_alert_raise
 from apps.notifications.signals import messages_stored
-from apps.notifications.templating import render_template
+from apps.notifications.templating import render_template, template_variables
 from apps.whatsapp.client import BridgeClient, BridgeRejected, BridgeUnavailable, Media, SessionNotReady
 
 log = logging.getLogger(__name__)
@@ -116,15 +116,18 @@ def reminder_message_queue(*, appointment, rule, sent_by=None) -> Message:
 
 
 def reminder_message_build(*, appointment, rule, bodies: dict[str, str] | None = None,
-                           meta_template=LOOK_UP) -> Message:
+                           meta_template=LOOK_UP, cache: dict | None = None) -> Message:
     """The reminder's Message, not saved yet; `bodies` (template_bodies of its clinic and language)
-    and `meta_template` (meta_template_row of the same) let a batch read the wording once."""
+    and `meta_template` (meta_template_row of the same) let a batch read the wording once, and `cache`
+    (a dict the batch keeps) fill in once what does not depend on the patient: the date and time of a
+    start, a button whose wording has no variable."""
     patient, organization = appointment.patient, appointment.organization
     language = language_for(patient)
     if bodies is None:
         bodies = template_bodies(organization=organization, language=language, kinds=REMINDER_KINDS)
-    context = context_for(organization=organization, patient=patient, appointment=appointment, language=language)
-    buttons = [{"id": f"{action}:{appointment.pk}", "title": render_template(bodies[kind], context)[:20]}
+    context = context_for(organization=organization, patient=patient, appointment=appointment, language=language,
+                          cache=cache)
+    buttons = [{"id": f"{action}:{appointment.pk}", "title": _title(bodies[kind], context, cache)}
                for action, kind in REMINDER_BUTTONS]
     template = meta_template_for(organization=organization, kind=TemplateKind.REMINDER, language=language,
                                  context=context, template=meta_template)
@@ -132,6 +135,19 @@ def reminder_message_build(*, appointment, rule, bodies: dict[str, str] | None =
                    appointment_start=appointment.start, direction=Direction.OUTBOUND, kind=MessageKind.REMINDER,
                    phone=patient.phone, body=render_template(bodies[TemplateKind.REMINDER], context),
                    buttons=buttons, template=template, status=MessageStatus.QUEUED)
+
+
+def _title(body: str, context: dict[str, str], cache: dict | None) -> str:
+    """A button's title: its wording filled in, at most 20 characters (once per wording without variables)."""
+    if cache is None:
+        return render_template(body, context)[:20]
+    key = ("title", body)
+    title = cache.get(key)
+    if title is None:
+        title = render_template(body, context)[:20]
+        if not template_variables(body):
+            cache[key] = title
+    return title
 
 
 def reminder_messages_queue(*, messages: list[Message]) -> list[Message]:

@@ -127,7 +127,7 @@ def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime) -> in
             claimed = list(Reminder.objects.select_for_update(skip_locked=True, of=("self",))
                            .select_related(*_DISPATCH_RELATED)
                            .filter(pk__in=reminder_ids, status=ReminderStatus.PENDING).order_by("pk"))
-            settings_of, bodies_of, messages, closed = {}, {}, [], []
+            settings_of, bodies_of, wording, messages, closed = {}, {}, {}, [], []
             for reminder in claimed:
                 org = reminder.organization
                 if org.pk not in settings_of:
@@ -144,10 +144,10 @@ def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime) -> in
                             meta_template_row(organization=org, kind=TemplateKind.REMINDER, language=language))
                     bodies, meta_template = bodies_of[org.pk, language]
                     reminder.message = outbox.reminder_message_build(
-                        appointment=appointment, rule=reminder.rule, bodies=bodies, meta_template=meta_template)
+                        appointment=appointment, rule=reminder.rule, bodies=bodies, meta_template=meta_template,
+                        cache=wording)
                     messages.append(reminder.message)
                     reminder.status, reminder.reason = ReminderStatus.DISPATCHED, ""
-                reminder.updated_at = timezone.now()
                 closed.append(reminder)
             if messages:
                 outbox.reminder_messages_queue(messages=messages)
