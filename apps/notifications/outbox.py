@@ -89,16 +89,27 @@ def _enqueue_send(message_id: int, not_before: dt.datetime | None = None) -> Non
 SEND_BATCH = 50
 
 
-def _enqueue_sends(messages: list[tuple[int, int]]) -> None:
+def _enqueue_sends(messages: list[tuple[int, int]], jobs_per_clinic: dict[int, int] | None = None) -> None:
     """Batch send jobs (`notifications.send_messages`) for (message id, organization id) pairs: one job
-    per SEND_BATCH messages of one organization, all deferred in one INSERT."""
+    per SEND_BATCH messages of one organization, all deferred in one INSERT.
+
+    `jobs_per_clinic` counts the jobs a dispatcher run deferred so far for each clinic: a clinic's n-th
+    job gets priority -n, so the worker takes the clinics' batches in turn (first batches first)
+    instead of every batch of the clinic whose reminders came first: a big clinic's backlog does not
+    hold a small clinic's reminders behind it, and the bridge sends for several sessions at once."""
     from procrastinate.contrib.django import app
 
+    counts = {} if jobs_per_clinic is None else jobs_per_clinic
     by_organization: dict[int, list[int]] = {}
     for pk, organization_id in messages:
         by_organization.setdefault(organization_id, []).append(pk)
-    jobs = [task_configure("notifications.send_messages").make_new_job(message_ids=pks[i:i + SEND_BATCH])
-            for pks in by_organization.values() for i in range(0, len(pks), SEND_BATCH)]
+    jobs = []
+    for organization_id, pks in by_organization.items():
+        for i in range(0, len(pks), SEND_BATCH):
+            rank = counts.get(organization_id, 0)
+            counts[organization_id] = rank + 1
+            jobs.append(task_configure("notifications.send_messages", priority=-rank).make_new_job(
+                message_ids=pks[i:i + SEND_BATCH]))
     if jobs:
         app.job_manager.batch_defer_jobs(jobs=jobs)
 
@@ -150,14 +161,16 @@ def _title(body: str, context: dict[str, str], cache: dict | None) -> str:
     return title
 
 
-def reminder_messages_queue(*, messages: list[Message]) -> list[Message]:
-    """Many built reminders written at once (one INSERT) and their send jobs deferred at once on commit.
+def reminder_messages_queue(*, messages: list[Message], jobs_per_clinic: dict[int, int] | None = None) -> list[Message]:
+    """Many built reminders written at once (one INSERT) and their send jobs deferred at once on commit
+    (`jobs_per_clinic`: see _enqueue_sends).
 
     Raises IntegrityError when one of them is already in the ledger; the caller then goes one by one.
     """
     Message.objects.bulk_create(messages)
     messages_stored.send(sender=Message, messages=messages)
-    transaction.on_commit(partial(_enqueue_sends, [(message.pk, message.organization_id) for message in messages]))
+    transaction.on_commit(partial(_enqueue_sends, [(message.pk, message.organization_id) for message in messages],
+                                  jobs_per_clinic))
     return messages
 
 

@@ -92,9 +92,10 @@ def reminders_dispatch_due(*, now: dt.datetime, budget_seconds: float = DISPATCH
     """
     deadline = time.monotonic() + budget_seconds
     handed, after = 0, 0
+    jobs_per_clinic: dict[int, int] = {}  # the send jobs of this run take the clinics in turn
     while True:
         due = _due_ids(now=now, after=after)
-        handed += reminders_dispatch_batch(reminder_ids=due, now=now)
+        handed += reminders_dispatch_batch(reminder_ids=due, now=now, jobs_per_clinic=jobs_per_clinic)
         if time.monotonic() > deadline:
             return handed
         if len(due) < DISPATCH_BATCH:
@@ -105,7 +106,7 @@ def reminders_dispatch_due(*, now: dt.datetime, budget_seconds: float = DISPATCH
     # than leave them to a later tick, whose clock may no longer be this one.
     while time.monotonic() < deadline and (held := _due_ids(now=now, after=0)):
         time.sleep(HELD_ROW_WAIT_SECONDS)
-        handed += reminders_dispatch_batch(reminder_ids=held, now=now)
+        handed += reminders_dispatch_batch(reminder_ids=held, now=now, jobs_per_clinic=jobs_per_clinic)
     return handed
 
 
@@ -114,7 +115,8 @@ def _due_ids(*, now: dt.datetime, after: int) -> list[int]:
                 .order_by("pk").values_list("pk", flat=True)[:DISPATCH_BATCH])
 
 
-def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime) -> int:
+def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime,
+                             jobs_per_clinic: dict[int, int] | None = None) -> int:
     """Dispatch many due reminders in one transaction with a few queries for the whole batch.
 
     Same checks and outcome as reminder_dispatch one by one: claimed rows (skip_locked), wording
@@ -150,7 +152,7 @@ def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime) -> in
                     reminder.status, reminder.reason = ReminderStatus.DISPATCHED, ""
                 closed.append(reminder)
             if messages:
-                outbox.reminder_messages_queue(messages=messages)
+                outbox.reminder_messages_queue(messages=messages, jobs_per_clinic=jobs_per_clinic)
             _close_many(closed)
             return len(messages)
     except IntegrityError:

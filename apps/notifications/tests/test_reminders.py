@@ -375,3 +375,34 @@ def test_a_batch_words_every_reminder_as_it_is_worded_alone_byte_for_byte(organi
     assert [b["id"] for b in carl.buttons] == [f"{action}:{appointments[3].pk}"
                                                for action in ("confirm", "cancel", "callback")]
 
+
+def test_a_big_clinics_backlog_does_not_hold_another_clinics_reminders_behind_it(
+        organization, other_organization, book, provider, exam, monkeypatch, django_capture_on_commit_callbacks):
+    """The dispatcher hands over the first clinic's reminders first (they came first), but the worker
+    takes the clinics' send batches in turn: each clinic's first batch before any clinic's second."""
+    from apps.appointments.tests.factories import AppointmentTypeFactory, ProviderFactory
+    from apps.notifications import outbox
+    from apps.patients.tests.factories import PatientFactory
+
+    monkeypatch.setattr(outbox, "SEND_BATCH", 2)
+    notification_settings_update(organization=other_organization, data={"closed_days": [], "quiet_start": None,
+                                                                        "quiet_end": None})
+    big = [book(TUESDAY_10 + dt.timedelta(minutes=30 * i),
+                who=PatientFactory(consenting=True, organization=organization, phone=f"+5730012345{i:02d}"))
+           for i in range(6)]
+    other_provider, other_exam = ProviderFactory(organization=other_organization), AppointmentTypeFactory(
+        organization=other_organization)
+    small = [book(TUESDAY_10 + dt.timedelta(minutes=30 * i), org=other_organization, prov=other_provider,
+                  kind=other_exam, who=PatientFactory(consenting=True, organization=other_organization,
+                                                      phone=f"+5730054321{i:02d}"))
+             for i in range(2)]
+    for appointment in big + small:
+        plan(appointment)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminders_dispatch_due(now=TUESDAY_10 - dt.timedelta(hours=1)) == 8
+
+    clinic_of = dict(Message.objects.values_list("pk", "organization_id"))
+    jobs = ProcrastinateJob.objects.filter(task_name="notifications.send_messages").order_by("-priority", "id")
+    order = [{clinic_of[pk] for pk in ids} for ids in jobs.values_list("args__message_ids", flat=True)]
+    assert order == [{organization.pk}, {other_organization.pk}, {organization.pk}, {organization.pk}]
