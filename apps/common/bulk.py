@@ -89,3 +89,84 @@ def rows_insert(objs: list[models.Model], *, on_conflict: str = "", key: str = "
     if row is not None or (not on_conflict and len(inserted) != len(objs)):
         raise RuntimeError("the rows returned do not match the instances inserted")
     return inserted
+
+
+def rows_update(objs_or_rows: list, fields: list[str], *, model: type[models.Model] | None = None,
+                using: str = "default") -> int:
+    """Write `fields` of many rows of one model in one statement, as bulk_update(objs, fields) does (no
+    signals, auto_now not stamped: name the field and set it), without its CASE WHEN per row and field:
+    `UPDATE … FROM unnest(…)`, a field every row shares as one parameter, the others one array each, so
+    the statement's text depends only on which fields vary, not on how many rows there are.
+
+    `objs_or_rows` are saved instances of the model, or rows (dicts of "pk" and the fields by name or
+    attname, or tuples (pk, *values in the order of `fields`)) with `model`. A foreign key whose related
+    instance is cached is written with that instance's current primary key (one saved after it was
+    assigned, say by a bulk insert, included). Answers how many rows were updated.
+
+    Falls back to bulk_update for instances when a varying field is not a plain scalar (a JSON value,
+    an expression); rows refuse such a field (ValueError).
+    """
+    if not objs_or_rows:
+        return 0
+    first = objs_or_rows[0]
+    instances = isinstance(first, models.Model)
+    model = type(first) if instances else model
+    if model is None:
+        raise ValueError("rows need their model")
+    meta = model._meta
+    connection = connections[using]
+    targets = [meta.get_field(name) for name in fields]
+    if any(not f.concrete or f.primary_key or f.many_to_many for f in targets):
+        raise ValueError("only concrete fields other than the primary key can be updated")
+    pks = [_pk_of(row, meta) for row in objs_or_rows]
+    shared, varying = [], []
+    for index, field in enumerate(targets):
+        values = [_value_of(row, field, index, instances) for row in objs_or_rows]
+        head = values[0]
+        if all(value == head and type(value) is type(head) for value in values):
+            shared.append((field, head))
+        elif field.get_internal_type() in _ARRAY_TYPES and not any(hasattr(v, "resolve_expression") for v in values):
+            varying.append((field, values))
+        elif instances:
+            return model._default_manager.using(using).bulk_update(objs_or_rows, fields)
+        else:
+            raise ValueError(f"{field.name} varies and is not a plain column: no rows_update of rows")
+    quote = connection.ops.quote_name
+
+    def cast(field) -> str:
+        # varchar without its length: a cast to varchar(n) would cut a long value, the column refuses it.
+        return "varchar" if field.get_internal_type() == "CharField" else field.db_type(connection)
+
+    pk = meta.pk
+    sets = [f"{quote(f.column)} = %s::{cast(f)}" for f, _value in shared]
+    sets += [f"{quote(f.column)} = v.c{i}" for i, (f, _values) in enumerate(varying)]
+    arrays = ", ".join([f"%s::{cast(pk)}[]"] + [f"%s::{cast(f)}[]" for f, _values in varying])
+    names = ", ".join(["pk"] + [f"c{i}" for i in range(len(varying))])
+    table = quote(meta.db_table)
+    sql = (f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({arrays}) AS v({names})"  # noqa: S608
+           f" WHERE t.{quote(pk.column)} = v.pk")
+    params = [f.get_db_prep_save(value, connection) for f, value in shared]
+    params.append([pk.get_db_prep_save(value, connection) for value in pks])
+    params += [[f.get_db_prep_save(v, connection) for v in values] for f, values in varying]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _pk_of(row, meta) -> object:
+    if isinstance(row, models.Model):
+        return row.pk
+    if isinstance(row, dict):
+        return row["pk"] if "pk" in row else row[meta.pk.attname]
+    return row[0]
+
+
+def _value_of(row, field, index: int, instances: bool) -> object:
+    if instances:
+        if field.is_relation and field.is_cached(row):
+            related = field.get_cached_value(row)
+            return related.pk if related is not None else None
+        return getattr(row, field.attname)
+    if isinstance(row, dict):
+        return row[field.name] if field.name in row else row[field.attname]
+    return row[index + 1]

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus, EventSource
+from apps.common.bulk import rows_update
 from apps.common.exceptions import ApplicationError
 from apps.common.jobs import task_configure
 from apps.common.validation import is_whole_number
@@ -44,7 +45,7 @@ from apps.notifications.rendering import LOOK_UP, context_for, language_for, met
 from apps.notifications.schedule import next_allowed_time
 from apps.notifications.services import notification_settings_get, staff_alert_raise
 from apps.notifications.signals import messages_stored
-from apps.notifications.templating import render_template
+from apps.notifications.templating import render_template, template_variables
 from apps.whatsapp.client import BridgeClient, BridgeRejected, BridgeUnavailable, Media, SessionNotReady
 
 log = logging.getLogger(__name__)
@@ -88,16 +89,27 @@ def _enqueue_send(message_id: int, not_before: dt.datetime | None = None) -> Non
 SEND_BATCH = 50
 
 
-def _enqueue_sends(messages: list[tuple[int, int]]) -> None:
+def _enqueue_sends(messages: list[tuple[int, int]], jobs_per_clinic: dict[int, int] | None = None) -> None:
     """Batch send jobs (`notifications.send_messages`) for (message id, organization id) pairs: one job
-    per SEND_BATCH messages of one organization, all deferred in one INSERT."""
+    per SEND_BATCH messages of one organization, all deferred in one INSERT.
+
+    `jobs_per_clinic` counts the jobs a dispatcher run deferred so far for each clinic: a clinic's n-th
+    job gets priority -n, so the worker takes the clinics' batches in turn (first batches first)
+    instead of every batch of the clinic whose reminders came first: a big clinic's backlog does not
+    hold a small clinic's reminders behind it, and the bridge sends for several sessions at once."""
     from procrastinate.contrib.django import app
 
+    counts = {} if jobs_per_clinic is None else jobs_per_clinic
     by_organization: dict[int, list[int]] = {}
     for pk, organization_id in messages:
         by_organization.setdefault(organization_id, []).append(pk)
-    jobs = [task_configure("notifications.send_messages").make_new_job(message_ids=pks[i:i + SEND_BATCH])
-            for pks in by_organization.values() for i in range(0, len(pks), SEND_BATCH)]
+    jobs = []
+    for organization_id, pks in by_organization.items():
+        for i in range(0, len(pks), SEND_BATCH):
+            rank = counts.get(organization_id, 0)
+            counts[organization_id] = rank + 1
+            jobs.append(task_configure("notifications.send_messages", priority=-rank).make_new_job(
+                message_ids=pks[i:i + SEND_BATCH]))
     if jobs:
         app.job_manager.batch_defer_jobs(jobs=jobs)
 
@@ -115,15 +127,18 @@ def reminder_message_queue(*, appointment, rule, sent_by=None) -> Message:
 
 
 def reminder_message_build(*, appointment, rule, bodies: dict[str, str] | None = None,
-                           meta_template=LOOK_UP) -> Message:
+                           meta_template=LOOK_UP, cache: dict | None = None) -> Message:
     """The reminder's Message, not saved yet; `bodies` (template_bodies of its clinic and language)
-    and `meta_template` (meta_template_row of the same) let a batch read the wording once."""
+    and `meta_template` (meta_template_row of the same) let a batch read the wording once, and `cache`
+    (a dict the batch keeps) fill in once what does not depend on the patient: the date and time of a
+    start, a button whose wording has no variable."""
     patient, organization = appointment.patient, appointment.organization
     language = language_for(patient)
     if bodies is None:
         bodies = template_bodies(organization=organization, language=language, kinds=REMINDER_KINDS)
-    context = context_for(organization=organization, patient=patient, appointment=appointment, language=language)
-    buttons = [{"id": f"{action}:{appointment.pk}", "title": render_template(bodies[kind], context)[:20]}
+    context = context_for(organization=organization, patient=patient, appointment=appointment, language=language,
+                          cache=cache)
+    buttons = [{"id": f"{action}:{appointment.pk}", "title": _title(bodies[kind], context, cache)}
                for action, kind in REMINDER_BUTTONS]
     template = meta_template_for(organization=organization, kind=TemplateKind.REMINDER, language=language,
                                  context=context, template=meta_template)
@@ -133,14 +148,29 @@ def reminder_message_build(*, appointment, rule, bodies: dict[str, str] | None =
                    buttons=buttons, template=template, status=MessageStatus.QUEUED)
 
 
-def reminder_messages_queue(*, messages: list[Message]) -> list[Message]:
-    """Many built reminders written at once (one INSERT) and their send jobs deferred at once on commit.
+def _title(body: str, context: dict[str, str], cache: dict | None) -> str:
+    """A button's title: its wording filled in, at most 20 characters (once per wording without variables)."""
+    if cache is None:
+        return render_template(body, context)[:20]
+    key = ("title", body)
+    title = cache.get(key)
+    if title is None:
+        title = render_template(body, context)[:20]
+        if not template_variables(body):
+            cache[key] = title
+    return title
+
+
+def reminder_messages_queue(*, messages: list[Message], jobs_per_clinic: dict[int, int] | None = None) -> list[Message]:
+    """Many built reminders written at once (one INSERT) and their send jobs deferred at once on commit
+    (`jobs_per_clinic`: see _enqueue_sends).
 
     Raises IntegrityError when one of them is already in the ledger; the caller then goes one by one.
     """
     Message.objects.bulk_create(messages)
     messages_stored.send(sender=Message, messages=messages)
-    transaction.on_commit(partial(_enqueue_sends, [(message.pk, message.organization_id) for message in messages]))
+    transaction.on_commit(partial(_enqueue_sends, [(message.pk, message.organization_id) for message in messages],
+                                  jobs_per_clinic))
     return messages
 
 
@@ -570,16 +600,19 @@ def message_statuses_apply(*, organization, updates: list[dict]) -> None:
         return
     by_pk: dict[int, Message] = {}
     by_bridge_id: dict[str, Message] = {}
-    # Locked in primary key order, as concurrent batches lock them.
+    # Locked in primary key order, as concurrent batches lock them; only the columns a status reads and
+    # writes (a message's body, buttons and template are most of its row).
     for message in (Message.objects.select_for_update(of=("self",))
                     .filter(organization=organization, direction=Direction.OUTBOUND)
-                    .filter(Q(pk__in=pks) | Q(bridge_message_id__in=bridge_ids)).order_by("pk")):
+                    .filter(Q(pk__in=pks) | Q(bridge_message_id__in=bridge_ids)).order_by("pk")
+                    .only(*_STATUS_COLUMNS)):
         by_pk[message.pk] = message
     # A bridge id names the newest of its messages, as message_status_apply's .first() does.
     for message in sorted(by_pk.values(), key=lambda m: (m.created_at, m.pk)):
         if message.bridge_message_id in bridge_ids:
             by_bridge_id[message.bridge_message_id] = message
     changed: dict[int, Message] = {}
+    went_out: list[int] = []
     for update in updates:
         data, status = update["data"], update["data"].get("status")
         client_id = str(data.get("client_message_id") or "")
@@ -595,28 +628,25 @@ def message_statuses_apply(*, organization, updates: list[dict]) -> None:
             message.error_code = message.error = ""
         message.updated_at = timezone.now()
         changed[message.pk] = message
-        if first_out and message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES:
-            _confirmation_requested(message.appointment)
+        if (first_out and message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES
+                and message.appointment_id is not None):
+            went_out.append(message.appointment_id)
     if changed:
-        rows = list(changed.values())
-        with connection.cursor() as cursor:
-            cursor.execute(_STATUSES_SQL, [[m.pk for m in rows], [m.status for m in rows], [m.sent_at for m in rows],
-                                           [m.delivered_at for m in rows], [m.read_at for m in rows],
-                                           [m.bridge_message_id for m in rows], [m.error_code for m in rows],
-                                           [m.error for m in rows], [m.updated_at for m in rows]])
+        # One statement for the batch (Django's bulk_update builds a CASE per row and field: 90% of a
+        # batch's time).
+        rows_update(list(changed.values()), _STATUS_FIELDS)
+    if went_out:
+        # The bridge's word that they went out is enough: the job that sent them may never finish. The
+        # statement itself moves only the appointments still unconfirmed (or no response) and scheduled.
+        from apps.appointments.services import appointments_confirmation_request
+
+        appointments_confirmation_request(appointment_ids=sorted(set(went_out)), source=EventSource.SYSTEM)
 
 
-# The statuses of message_statuses_apply written in one statement (Django's bulk_update builds a CASE
-# per row and field: 90% of a batch's time).
-_STATUSES_SQL = f"""
-UPDATE {Message._meta.db_table} AS m SET status = v.status, sent_at = v.sent_at, delivered_at = v.delivered_at,
-    read_at = v.read_at, bridge_message_id = v.bridge_message_id, error_code = v.error_code, error = v.error,
-    updated_at = v.updated_at
-FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::text[],
-            %s::text[], %s::text[], %s::timestamptz[])
-    AS v(id, status, sent_at, delivered_at, read_at, bridge_message_id, error_code, error, updated_at)
-WHERE m.id = v.id
-"""  # noqa: S608 - the table name is the model's own
+# What message_statuses_apply writes, and the columns it reads to decide.
+_STATUS_FIELDS = ["status", "sent_at", "delivered_at", "read_at", "bridge_message_id", "error_code", "error",
+                  "updated_at"]
+_STATUS_COLUMNS = [*_STATUS_FIELDS, "failed_at", "kind", "appointment", "created_at", "organization", "direction"]
 
 
 def messages_requeue_stuck(*, now: dt.datetime, seconds: int) -> int:

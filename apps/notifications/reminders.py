@@ -9,11 +9,12 @@ import datetime as dt
 import logging
 import time
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_confirmation_set
+from apps.common.bulk import rows_update
 from apps.notifications import outbox
 from apps.notifications.eligibility import WHATSAPP_DISABLED, Purpose, whatsapp_refusal
 from apps.notifications.models import Reminder, ReminderRule, ReminderStatus, TemplateKind
@@ -91,9 +92,10 @@ def reminders_dispatch_due(*, now: dt.datetime, budget_seconds: float = DISPATCH
     """
     deadline = time.monotonic() + budget_seconds
     handed, after = 0, 0
+    jobs_per_clinic: dict[int, int] = {}  # the send jobs of this run take the clinics in turn
     while True:
         due = _due_ids(now=now, after=after)
-        handed += reminders_dispatch_batch(reminder_ids=due, now=now)
+        handed += reminders_dispatch_batch(reminder_ids=due, now=now, jobs_per_clinic=jobs_per_clinic)
         if time.monotonic() > deadline:
             return handed
         if len(due) < DISPATCH_BATCH:
@@ -104,7 +106,7 @@ def reminders_dispatch_due(*, now: dt.datetime, budget_seconds: float = DISPATCH
     # than leave them to a later tick, whose clock may no longer be this one.
     while time.monotonic() < deadline and (held := _due_ids(now=now, after=0)):
         time.sleep(HELD_ROW_WAIT_SECONDS)
-        handed += reminders_dispatch_batch(reminder_ids=held, now=now)
+        handed += reminders_dispatch_batch(reminder_ids=held, now=now, jobs_per_clinic=jobs_per_clinic)
     return handed
 
 
@@ -113,7 +115,8 @@ def _due_ids(*, now: dt.datetime, after: int) -> list[int]:
                 .order_by("pk").values_list("pk", flat=True)[:DISPATCH_BATCH])
 
 
-def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime) -> int:
+def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime,
+                             jobs_per_clinic: dict[int, int] | None = None) -> int:
     """Dispatch many due reminders in one transaction with a few queries for the whole batch.
 
     Same checks and outcome as reminder_dispatch one by one: claimed rows (skip_locked), wording
@@ -126,7 +129,7 @@ def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime) -> in
             claimed = list(Reminder.objects.select_for_update(skip_locked=True, of=("self",))
                            .select_related(*_DISPATCH_RELATED)
                            .filter(pk__in=reminder_ids, status=ReminderStatus.PENDING).order_by("pk"))
-            settings_of, bodies_of, messages, closed = {}, {}, [], []
+            settings_of, bodies_of, wording, messages, closed = {}, {}, {}, [], []
             for reminder in claimed:
                 org = reminder.organization
                 if org.pk not in settings_of:
@@ -143,42 +146,27 @@ def reminders_dispatch_batch(*, reminder_ids: list[int], now: dt.datetime) -> in
                             meta_template_row(organization=org, kind=TemplateKind.REMINDER, language=language))
                     bodies, meta_template = bodies_of[org.pk, language]
                     reminder.message = outbox.reminder_message_build(
-                        appointment=appointment, rule=reminder.rule, bodies=bodies, meta_template=meta_template)
+                        appointment=appointment, rule=reminder.rule, bodies=bodies, meta_template=meta_template,
+                        cache=wording)
                     messages.append(reminder.message)
                     reminder.status, reminder.reason = ReminderStatus.DISPATCHED, ""
-                reminder.updated_at = timezone.now()
                 closed.append(reminder)
             if messages:
-                outbox.reminder_messages_queue(messages=messages)
+                outbox.reminder_messages_queue(messages=messages, jobs_per_clinic=jobs_per_clinic)
             _close_many(closed)
             return len(messages)
     except IntegrityError:
         return sum(1 for pk in reminder_ids if reminder_dispatch(reminder_id=pk, now=now) is not None)
 
 
-# Every closed reminder of a batch in one statement (Django's bulk_update builds a CASE per row and
-# field, which cost more Python than the rest of the batch).
-_CLOSE_SQL = f"""
-UPDATE {Reminder._meta.db_table} AS r SET status = v.status, reason = v.reason, message_id = v.message_id,
-    updated_at = %s
-FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v(id, status, reason, message_id)
-WHERE r.id = v.id
-"""  # noqa: S608 - the table name is the model's own
-
-
 def _close_many(reminders: list[Reminder]) -> None:
-    if not reminders:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(_CLOSE_SQL, [timezone.now(), [r.pk for r in reminders], [r.status for r in reminders],
-                                    [r.reason for r in reminders], [_message_pk(r) for r in reminders]])
-
-
-def _message_pk(reminder: Reminder) -> int | None:
-    # A message written by the batch's bulk_create got its pk after it was assigned to the reminder.
-    if Reminder.message.is_cached(reminder):
-        return reminder.message.pk if reminder.message is not None else None
-    return reminder.message_id
+    # Every closed reminder of a batch in one statement (Django's bulk_update builds a CASE per row and
+    # field, which cost more Python than the rest of the batch); a message written by the batch's insert
+    # got its pk after it was assigned to the reminder, and rows_update writes that pk.
+    now = timezone.now()
+    for reminder in reminders:
+        reminder.updated_at = now
+    rows_update(reminders, ["status", "reason", "message", "updated_at"])
 
 
 _DISPATCH_RELATED = ("appointment__patient", "appointment__provider", "appointment__organization", "organization",

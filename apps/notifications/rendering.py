@@ -30,15 +30,23 @@ def template_body(*, organization, kind: str, language: str) -> str:
     return template_bodies(organization=organization, kinds=[kind], language=language)[kind]
 
 
-def context_for(*, organization, patient=None, appointment=None, language: str) -> dict[str, str]:
+def context_for(*, organization, patient=None, appointment=None, language: str,
+                cache: dict | None = None) -> dict[str, str]:
+    """The variables of a message; `cache` (a dict a batch keeps) remembers the date and time written for
+    each (start, time zone, language), which most appointments of a batch share."""
     context = {"clinic": organization.name, "address": organization.address or ""}
     if patient is not None:
         context.update(patient_first_name=patient.first_name, patient_name=patient.full_name)
     if appointment is not None:
-        local = appointment.start.astimezone(organization.zone)
-        with translation.override(language):
-            context.update(date=date_format(local, day_format()),
-                           time=date_format(local, "H:i"), provider=appointment.provider.display_name)
+        key = ("when", appointment.start, organization.zone, language)
+        when = cache.get(key) if cache is not None else None
+        if when is None:
+            local = appointment.start.astimezone(organization.zone)
+            with translation.override(language):
+                when = (date_format(local, day_format()), date_format(local, "H:i"))
+            if cache is not None:
+                cache[key] = when
+        context.update(date=when[0], time=when[1], provider=appointment.provider.display_name)
     return context
 
 

@@ -323,3 +323,86 @@ def test_a_reminder_held_by_a_replan_during_the_run_is_still_sent_by_that_run(bo
     assert set(Reminder.objects.filter(pk__in=[held.pk, free.pk]).values_list("status", flat=True)) == {
         ReminderStatus.DISPATCHED}
     assert Message.objects.filter(kind=MessageKind.REMINDER).count() == 2
+
+
+def test_a_batch_words_every_reminder_as_it_is_worded_alone_byte_for_byte(organization, book, provider,
+                                                                          django_capture_on_commit_callbacks):
+    """The batch fills the date, the time and the buttons without variables once: each patient still gets
+    their own name, language, provider and the clinic's wording, braces and all."""
+    from apps.appointments.tests.factories import ProviderFactory
+    from apps.notifications.models import MessageTemplate, TemplateKind
+    from apps.notifications.outbox import reminder_message_build
+    from apps.notifications.reminders import reminders_dispatch_batch
+    from apps.patients.tests.factories import PatientFactory
+
+    organization.name, organization.address = "Óptica <Norte> & Cía", "Calle 5 # 10-20"
+    organization.save()
+    MessageTemplate.objects.create(organization=organization, kind=TemplateKind.REMINDER, language="es",
+                                   body="{{Hola}} {patient_name}: {date}, {time} — {provider} en {clinic} "
+                                        "({address}). {desconocido} {")
+    MessageTemplate.objects.create(organization=organization, kind=TemplateKind.BUTTON_CONFIRM, language="es",
+                                   body="Sí, {patient_first_name}, voy")
+    MessageTemplate.objects.create(organization=organization, kind=TemplateKind.BUTTON_CANCEL, language="es",
+                                   body="{{No}} puedo ir a la cita de mañana")
+    others = [ProviderFactory(organization=organization, display_name="Dr. O'Brien \"Tito\"") for _i in range(2)]
+    people = [PatientFactory(consenting=True, organization=organization, first_name=first, last_name="Ñúñez",
+                             phone=f"+57300123450{i}", preferred_language=language)
+              for i, (first, language) in enumerate([("Ana", "es"), ("Bob", "en"), ("Zoë-Élodie Marie", "es"),
+                                                      ("Carl", "en")])]
+    starts = [TUESDAY_10, TUESDAY_10, TUESDAY_10 + dt.timedelta(hours=26, minutes=5), TUESDAY_10]
+    appointments = [book(start, who=who, prov=provider if i % 2 == 0 else others[i // 2])
+                    for i, (who, start) in enumerate(zip(people, starts, strict=True))]
+    reminders = [plan(a)[0] for a in appointments]
+    alone = [reminder_message_build(appointment=a, rule=r.rule) for a, r in zip(appointments, reminders, strict=True)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminders_dispatch_batch(reminder_ids=[r.pk for r in reminders], now=NOW) == 4
+
+    sent = {m.appointment_id: m for m in Message.objects.filter(kind=MessageKind.REMINDER)}
+    for built in alone:
+        message = sent[built.appointment.pk]
+        assert (message.body, message.buttons, message.template) == (built.body, built.buttons, built.template)
+    ana, bob, zoe, carl = (sent[a.pk] for a in appointments)
+    assert ana.body == ("{Hola} Ana Ñúñez: martes 4 de marzo, 10:00 — Dra. Ana Ruiz en Óptica <Norte> & Cía "
+                        "(Calle 5 # 10-20). {desconocido} {")
+    assert zoe.body.startswith("{Hola} Zoë-Élodie Marie Ñúñez: miércoles 5 de marzo, 12:05 — Dra. Ana Ruiz")
+    assert [b["title"] for b in ana.buttons] == ["Sí, Ana, voy", "{No} puedo ir a la c", "Llámenme"]
+    assert [b["title"] for b in zoe.buttons] == ["Sí, Zoë-Élodie Marie", "{No} puedo ir a la c", "Llámenme"]
+    assert bob.body == ("Hello Bob, this is a reminder of your appointment at Óptica <Norte> & Cía on Tuesday, "
+                        "March 4 at 10:00 with Dr. O'Brien \"Tito\". Can you confirm you will come?")
+    assert carl.body == bob.body.replace("Bob", "Carl")
+    assert [b["title"] for b in carl.buttons] == ["Confirm", "Cancel appointment", "Call me"]
+    assert [b["id"] for b in carl.buttons] == [f"{action}:{appointments[3].pk}"
+                                               for action in ("confirm", "cancel", "callback")]
+
+
+def test_a_big_clinics_backlog_does_not_hold_another_clinics_reminders_behind_it(
+        organization, other_organization, book, provider, exam, monkeypatch, django_capture_on_commit_callbacks):
+    """The dispatcher hands over the first clinic's reminders first (they came first), but the worker
+    takes the clinics' send batches in turn: each clinic's first batch before any clinic's second."""
+    from apps.appointments.tests.factories import AppointmentTypeFactory, ProviderFactory
+    from apps.notifications import outbox
+    from apps.patients.tests.factories import PatientFactory
+
+    monkeypatch.setattr(outbox, "SEND_BATCH", 2)
+    notification_settings_update(organization=other_organization, data={"closed_days": [], "quiet_start": None,
+                                                                        "quiet_end": None})
+    big = [book(TUESDAY_10 + dt.timedelta(minutes=30 * i),
+                who=PatientFactory(consenting=True, organization=organization, phone=f"+5730012345{i:02d}"))
+           for i in range(6)]
+    other_provider, other_exam = ProviderFactory(organization=other_organization), AppointmentTypeFactory(
+        organization=other_organization)
+    small = [book(TUESDAY_10 + dt.timedelta(minutes=30 * i), org=other_organization, prov=other_provider,
+                  kind=other_exam, who=PatientFactory(consenting=True, organization=other_organization,
+                                                      phone=f"+5730054321{i:02d}"))
+             for i in range(2)]
+    for appointment in big + small:
+        plan(appointment)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminders_dispatch_due(now=TUESDAY_10 - dt.timedelta(hours=1)) == 8
+
+    clinic_of = dict(Message.objects.values_list("pk", "organization_id"))
+    jobs = ProcrastinateJob.objects.filter(task_name="notifications.send_messages").order_by("-priority", "id")
+    order = [{clinic_of[pk] for pk in ids} for ids in jobs.values_list("args__message_ids", flat=True)]
+    assert order == [{organization.pk}, {other_organization.pk}, {organization.pk}, {organization.pk}]
