@@ -66,7 +66,8 @@ def test_the_old_node_servers_setting_names_still_reach_the_bridge_and_the_new_o
 
 def test_the_previous_secret_keys_come_from_the_environment_comma_separated_and_never_an_empty_key():
     script = "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"
-    result = _manage("shell", "-c", script, env={**PRODUCTION_ENV, "DJANGO_SECRET_KEY_FALLBACKS": " old-key-1, ,old-key-2"})
+    rotating = {**PRODUCTION_ENV, "DJANGO_SECRET_KEY_FALLBACKS": " old-key-1, ,old-key-2"}
+    result = _manage("shell", "-c", script, env=rotating)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "['old-key-1', 'old-key-2']"
