@@ -2,7 +2,9 @@
 
 Sends per second and p50/p99 latency of POST /api/send-message under concurrent load (16 and 32
 requests in flight) with 1, 10 and 100 linked sessions, against GET /api/health on the same server
-and concurrency as the baseline; resident memory of the bridge with 0 and 111 sessions.
+and concurrency as the baseline; the bridge's CPU time per request of each (user + system, read
+from the process around each run: steadier than a rate on two cores shared with the load
+generator); resident memory of the bridge with 0 and 111 sessions.
 """
 
 import asyncio
@@ -49,6 +51,16 @@ def link_sessions(base: str, count: int) -> list[str]:
     return orgs
 
 
+def measured(bridge: psutil.Process, run, requests: int) -> tuple[dict, float]:
+    """The load's figures, and the bridge's CPU milliseconds per request during it (`requests`
+    counts the warm-up too, whose time is in the CPU figure)."""
+    before = bridge.cpu_times()
+    figures = asyncio.run(run)
+    after = bridge.cpu_times()
+    spent = (after.user - before.user) + (after.system - before.system)
+    return figures, round(spent * 1000 / requests, 3)
+
+
 def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -71,7 +83,8 @@ def main() -> None:
     try:
         wait_http(f"{base}/api/health")
         time.sleep(1)
-        rss_empty = psutil.Process(process.pid).memory_info().rss
+        bridge = psutil.Process(process.pid)
+        rss_empty = bridge.memory_info().rss
         results = []
         for count in SESSION_COUNTS:
             orgs = link_sessions(base, count)
@@ -88,8 +101,10 @@ def main() -> None:
                 async def health(client, i):
                     return await client.get(f"{base}/api/health")
 
-                baseline = asyncio.run(load(health, REQUESTS, concurrency, warmup=2 * concurrency))
-                sends = asyncio.run(load(send, REQUESTS, concurrency, warmup=2 * concurrency))
+                baseline, health_cpu = measured(bridge, load(health, REQUESTS, concurrency, warmup=2 * concurrency),
+                                                REQUESTS + 2 * concurrency)
+                sends, send_cpu = measured(bridge, load(send, REQUESTS, concurrency, warmup=2 * concurrency),
+                                       REQUESTS + 2 * concurrency)
                 results.append({
                     "sessions": count,
                     "concurrency": concurrency,
@@ -97,6 +112,8 @@ def main() -> None:
                     "baseline_health": baseline,
                     "send_vs_health_throughput": round(sends["per_second"] / baseline["per_second"], 3),
                     "send_p99_vs_health_p99": round(sends["p99_ms"] / baseline["p99_ms"], 2),
+                    "bridge_cpu_ms_per_request": {"send": send_cpu, "health": health_cpu},
+                    "send_vs_health_cpu": round(send_cpu / health_cpu, 2),
                 })
         rss_loaded = psutil.Process(process.pid).memory_info().rss
         linked = sum(SESSION_COUNTS)
