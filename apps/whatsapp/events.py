@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.common.exceptions import ApplicationError
 from apps.organizations.models import Organization
 from apps.whatsapp.models import ProcessedEvent
+from apps.whatsapp.selectors import rejected_events
 
 log = logging.getLogger(__name__)
 
@@ -305,10 +306,7 @@ def events_replay_rejected(*, organization_id: int | None = None) -> dict:
     Each replay takes the event's place in the ledger of processed ids: applied, it is an ordinary
     processed event; refused again, it is recorded again with the new reason and stays replayable.
     """
-    rejected = (ProcessedEvent.objects.exclude(rejected_reason="").filter(payload__isnull=False)
-                .order_by("processed_at", "pk"))
-    if organization_id is not None:
-        rejected = rejected.filter(organization_id=organization_id)
+    rejected = rejected_events(organization_id=organization_id).filter(payload__isnull=False)
     figures = {"applied": 0, "rejected": 0}
     for row in rejected.iterator():
         with transaction.atomic():

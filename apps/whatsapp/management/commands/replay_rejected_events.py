@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.organizations.models import Organization
 from apps.whatsapp.events import events_replay_rejected
-from apps.whatsapp.models import ProcessedEvent
+from apps.whatsapp.selectors import rejected_events
 
 
 class Command(BaseCommand):
@@ -17,9 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, organization=None, list=False, **options):  # noqa: A002 - the option's name
         if organization is not None and not Organization.objects.filter(pk=organization).exists():
             raise CommandError(f"--organization: no organization with id {organization}")
-        rejected = ProcessedEvent.objects.exclude(rejected_reason="").order_by("processed_at", "pk")
-        if organization is not None:
-            rejected = rejected.filter(organization_id=organization)
+        rejected = rejected_events(organization_id=organization)
         if list:
             for row in rejected:
                 self.stdout.write(f"{row.organization_id}\t{row.event_id}\t{row.type}\t"
