@@ -1,23 +1,26 @@
 """What a send costs the bridge's store: SQLite statements counted in-process (issue 14).
 
-The other tests run the real process; these count what one connection executes, so they run the
-app in-process (Starlette's TestClient runs its lifespan: the store, the sandbox, the sessions).
+The other tests run the real process; these count what one connection executes, so they serve the
+app in-process: uvicorn on a thread of the test, its lifespan (the store, the sandbox, the sessions)
+included, and a plain HTTP client.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
+import uvicorn
 
 from whatsapp_bridge import config
 from whatsapp_bridge.app import create_app
 
-from .conftest import API_KEY, wait_until
+from .conftest import API_KEY, free_port, wait_until
 
 ORG = "77"
 
@@ -36,7 +39,8 @@ def linked_bridge(data_dir, delivered_ms: int, read_ms: int):
         "BRIDGE_SANDBOX_READ_MS": str(read_ms),
         "BRIDGE_LOG_LEVEL": "WARNING",
     })
-    with TestClient(create_app(settings), headers={"X-API-Key": API_KEY}) as client:
+    app = create_app(settings)
+    with served(app) as base, BridgeClient(app, base) as client:
         client.post("/api/start-session", json={"organization_id": ORG}).raise_for_status()
         qr = wait_until(lambda: client.get(f"/api/qr/{ORG}").json().get("qr_text"), message="a QR")
         client.get(urlsplit(qr).path, params={"phone": "+573009990000"}).raise_for_status()
@@ -44,11 +48,33 @@ def linked_bridge(data_dir, delivered_ms: int, read_ms: int):
         yield client
 
 
+class BridgeClient(httpx.Client):
+    """An HTTP client of the app served in-process, with the app at hand (its store's connection)."""
+
+    def __init__(self, app, base_url: str):
+        super().__init__(base_url=base_url, headers={"X-API-Key": API_KEY})
+        self.app = app
+
+
+@contextmanager
+def served(app):
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="bridge-under-test", daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, message="the bridge serving")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
 class Statements:
     """Every statement the store's connection runs, by its first words (a statement of an executemany
     counts once per row: that is what SQLite executes)."""
 
-    def __init__(self, client: TestClient):
+    def __init__(self, client: BridgeClient):
         self.db = client.app.state.store._db
         self.seen: Counter[str] = Counter()
 
@@ -60,7 +86,7 @@ class Statements:
         self.db.set_trace_callback(None)
 
 
-def send(client: TestClient, i: int):
+def send(client: BridgeClient, i: int):
     answer = client.post("/api/send-message", json={
         "organization_id": ORG, "phone": f"+5730012{i:05d}", "message": "Su cita es mañana",
         "client_message_id": f"cost-{i}"})
