@@ -566,8 +566,10 @@ def message_status_apply(*, organization, data: dict, at: dt.datetime) -> Messag
     if message is None or status not in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ,
                                          MessageStatus.FAILED):
         return message
+    moved = False
     if not message.bridge_message_id and data.get("message_id"):
         message.bridge_message_id = str(data["message_id"])[:128]
+        moved = True
     if status == MessageStatus.FAILED:
         _fail(message, str(data.get("error_code") or "failed"), str(data.get("error") or ""),
               alert=message.kind == MessageKind.REMINDER)
@@ -575,7 +577,9 @@ def message_status_apply(*, organization, data: dict, at: dt.datetime) -> Messag
     first_out = message.status in (MessageStatus.QUEUED, MessageStatus.SENDING)
     if _advance(message, status, at):
         message.error_code = message.error = ""
-    message.save()
+        moved = True
+    if moved:
+        message.save()
     if first_out and message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES:
         # The bridge's word that it went out is enough: the job that sent it may never finish.
         _confirmation_requested(message.appointment)
@@ -621,11 +625,18 @@ def message_statuses_apply(*, organization, updates: list[dict]) -> None:
             message = by_bridge_id.get(str(data["message_id"]))
         if message is None or status not in BATCH_STATUSES:
             continue
+        moved = False
         if not message.bridge_message_id and data.get("message_id"):
             message.bridge_message_id = str(data["message_id"])[:128]
+            moved = True
         first_out = message.status in (MessageStatus.QUEUED, MessageStatus.SENDING)
         if _advance(message, status, update["at"]):
             message.error_code = message.error = ""
+            moved = True
+        if not moved:
+            # A repeat or a step back (the bridge's receipts come at least once, not in order): the
+            # row stays as it is, its updated_at included.
+            continue
         message.updated_at = timezone.now()
         changed[message.pk] = message
         if (first_out and message.kind == MessageKind.REMINDER and message.status in SENT_STATUSES

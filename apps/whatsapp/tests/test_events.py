@@ -361,6 +361,22 @@ def test_statuses_in_one_batch_apply_in_order_and_only_move_forward(client, orga
     assert other.status == MessageStatus.READ
 
 
+@pytest.mark.parametrize("batch", [1, 3], ids=["alone", "in_a_batch"])
+def test_a_repeated_or_late_status_leaves_the_message_row_as_it_was(client, organization, batch):
+    from django.test.utils import CaptureQueriesContext
+
+    message = MessageFactory(organization=organization, status=MessageStatus.READ, bridge_message_id="b-1")
+    before = Message.objects.values("status", "delivered_at", "read_at", "updated_at").get(pk=message.pk)
+    repeats = [event(organization, "message.status", message_id="b-1", client_message_id=str(message.pk),
+                     phone=message.phone, status=status, error_code=None, error=None)
+               for status in ("read", "delivered", "sent")[:batch]]
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, repeats).json()["applied"] == batch
+    assert Message.objects.values("status", "delivered_at", "read_at", "updated_at").get(pk=message.pk) == before
+    writes = [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "notifications_message" in q["sql"]]
+    assert writes == []
+
+
 def test_a_reminder_s_first_sent_status_in_a_batch_asks_for_its_confirmation(client, organization):
     from apps.appointments.models import ConfirmationStatus
     from apps.appointments.tests.factories import AppointmentFactory
