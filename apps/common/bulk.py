@@ -11,6 +11,11 @@ _ARRAY_TYPES = {"AutoField", "BigAutoField", "BigIntegerField", "BooleanField", 
                 "SmallIntegerField", "TextField"}
 
 
+def _cast(field, connection) -> str:
+    # varchar without its length: a cast to varchar(n) would cut a long value, the column refuses it.
+    return "varchar" if field.get_internal_type() == "CharField" else field.db_type(connection)
+
+
 def rows_insert(objs: list[models.Model], *, on_conflict: str = "", key: str = "",
                 using: str = "default") -> list[models.Model]:
     """Insert unsaved instances of one model as bulk_create(objs) does (primary keys set, auto_now(_add)
@@ -51,18 +56,14 @@ def rows_insert(objs: list[models.Model], *, on_conflict: str = "", key: str = "
             return list(objs)
     quote = connection.ops.quote_name
 
-    def cast(field) -> str:
-        # varchar without its length: a cast to varchar(n) would cut a long value, the column refuses it.
-        return "varchar" if field.get_internal_type() == "CharField" else field.db_type(connection)
-
     columns = [quote(f.column) for f, _value in shared] + [quote(f.column) for f, _values in varying]
     params = [f.get_db_prep_save(value, connection) for f, value in shared]
     params += [[f.get_db_prep_save(v, connection) for v in values] for f, values in varying]
-    select = [f"%s::{cast(f)}" for f, _value in shared]
+    select = [f"%s::{_cast(f, connection)}" for f, _value in shared]
     source = ""
     if varying:
         select += [f"v.c{i}" for i in range(len(varying))]
-        arrays = ", ".join(f"%s::{cast(f)}[]" for f, _values in varying)
+        arrays = ", ".join(f"%s::{_cast(f, connection)}[]" for f, _values in varying)
         names = ", ".join(f"c{i}" for i in range(len(varying)))
         source = f" FROM unnest({arrays}) WITH ORDINALITY AS v({names}, n) ORDER BY v.n"
     else:
@@ -91,56 +92,42 @@ def rows_insert(objs: list[models.Model], *, on_conflict: str = "", key: str = "
     return inserted
 
 
-def rows_update(objs_or_rows: list, fields: list[str], *, model: type[models.Model] | None = None,
-                using: str = "default") -> int:
-    """Write `fields` of many rows of one model in one statement, as bulk_update(objs, fields) does (no
-    signals, auto_now not stamped: name the field and set it), without its CASE WHEN per row and field:
-    `UPDATE … FROM unnest(…)`, a field every row shares as one parameter, the others one array each, so
-    the statement's text depends only on which fields vary, not on how many rows there are.
+def rows_update(objs: list[models.Model], fields: list[str], *, using: str = "default") -> int:
+    """Write `fields` of saved instances of one model in one statement, as bulk_update(objs, fields) does
+    (no signals, auto_now not stamped: name the field and set it), without its CASE WHEN per row and
+    field: `UPDATE … FROM unnest(…)`, a field every row shares as one parameter, the others one array
+    each, so the statement's text depends only on which fields vary, not on how many rows there are.
 
-    `objs_or_rows` are saved instances of the model, or rows (dicts of "pk" and the fields by name or
-    attname, or tuples (pk, *values in the order of `fields`)) with `model`. A foreign key whose related
-    instance is cached is written with that instance's current primary key (one saved after it was
-    assigned, say by a bulk insert, included). Answers how many rows were updated.
-
-    Falls back to bulk_update for instances when a varying field is not a plain scalar (a JSON value,
-    an expression); rows refuse such a field (ValueError).
+    A foreign key whose related instance is cached is written with that instance's current primary key
+    (one saved after it was assigned, say by a bulk insert, included). Answers how many rows were
+    updated. Falls back to bulk_update when a varying field is not a plain scalar (a JSON value, an
+    expression).
     """
-    if not objs_or_rows:
+    if not objs:
         return 0
-    first = objs_or_rows[0]
-    instances = isinstance(first, models.Model)
-    model = type(first) if instances else model
-    if model is None:
-        raise ValueError("rows need their model")
+    model = type(objs[0])
     meta = model._meta
     connection = connections[using]
     targets = [meta.get_field(name) for name in fields]
     if any(not f.concrete or f.primary_key or f.many_to_many for f in targets):
         raise ValueError("only concrete fields other than the primary key can be updated")
-    pks = [_pk_of(row, meta) for row in objs_or_rows]
+    pks = [obj.pk for obj in objs]
     shared, varying = [], []
-    for index, field in enumerate(targets):
-        values = [_value_of(row, field, index, instances) for row in objs_or_rows]
+    for field in targets:
+        values = [_value_of(obj, field) for obj in objs]
         head = values[0]
         if all(value == head and type(value) is type(head) for value in values):
             shared.append((field, head))
         elif field.get_internal_type() in _ARRAY_TYPES and not any(hasattr(v, "resolve_expression") for v in values):
             varying.append((field, values))
-        elif instances:
-            return model._default_manager.using(using).bulk_update(objs_or_rows, fields)
         else:
-            raise ValueError(f"{field.name} varies and is not a plain column: no rows_update of rows")
+            return model._default_manager.using(using).bulk_update(objs, fields)
     quote = connection.ops.quote_name
 
-    def cast(field) -> str:
-        # varchar without its length: a cast to varchar(n) would cut a long value, the column refuses it.
-        return "varchar" if field.get_internal_type() == "CharField" else field.db_type(connection)
-
     pk = meta.pk
-    sets = [f"{quote(f.column)} = %s::{cast(f)}" for f, _value in shared]
+    sets = [f"{quote(f.column)} = %s::{_cast(f, connection)}" for f, _value in shared]
     sets += [f"{quote(f.column)} = v.c{i}" for i, (f, _values) in enumerate(varying)]
-    arrays = ", ".join([f"%s::{cast(pk)}[]"] + [f"%s::{cast(f)}[]" for f, _values in varying])
+    arrays = ", ".join([f"%s::{_cast(pk, connection)}[]"] + [f"%s::{_cast(f, connection)}[]" for f, _values in varying])
     names = ", ".join(["pk"] + [f"c{i}" for i in range(len(varying))])
     table = quote(meta.db_table)
     sql = (f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({arrays}) AS v({names})"  # noqa: S608
@@ -153,20 +140,8 @@ def rows_update(objs_or_rows: list, fields: list[str], *, model: type[models.Mod
         return cursor.rowcount
 
 
-def _pk_of(row, meta) -> object:
-    if isinstance(row, models.Model):
-        return row.pk
-    if isinstance(row, dict):
-        return row["pk"] if "pk" in row else row[meta.pk.attname]
-    return row[0]
-
-
-def _value_of(row, field, index: int, instances: bool) -> object:
-    if instances:
-        if field.is_relation and field.is_cached(row):
-            related = field.get_cached_value(row)
-            return related.pk if related is not None else None
-        return getattr(row, field.attname)
-    if isinstance(row, dict):
-        return row[field.name] if field.name in row else row[field.attname]
-    return row[index + 1]
+def _value_of(obj: models.Model, field) -> object:
+    if field.is_relation and field.is_cached(obj):
+        related = field.get_cached_value(obj)
+        return related.pk if related is not None else None
+    return getattr(obj, field.attname)
