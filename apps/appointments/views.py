@@ -1,5 +1,4 @@
 import datetime as dt
-from functools import wraps
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -44,17 +43,6 @@ from apps.organizations.roles import role_required
 from apps.organizations.scoping import get_scoped_or_404, scoped
 
 
-def in_clinic_time(view):
-    """Render times in the clinic's zone, whatever the server's."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        with timezone.override(request.organization.zone):
-            return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def _can_override(request) -> bool:
     return request.membership is not None and request.membership.role in MANAGER_ROLES
 
@@ -90,7 +78,6 @@ def _selected_provider(request):
 
 
 @role_required()
-@in_clinic_time
 def calendar(request):
     """Day or week, of one provider (?provider=) or all; free cells link to the booking form."""
     view = "week" if request.GET.get("view") == "week" else "day"
@@ -114,7 +101,6 @@ def calendar(request):
 
 
 @role_required()
-@in_clinic_time
 def calendar_provider_week(request, pk):
     """One provider's week as a calendar section: what the several-providers week loads per provider."""
     provider = get_scoped_or_404(Provider, request.organization, pk=pk)
@@ -127,7 +113,6 @@ def calendar_provider_week(request, pk):
 
 
 @role_required()
-@in_clinic_time
 def today(request):
     provider = _selected_provider(request)
     appointments = appointment_list_for_days(organization=request.organization, first_day=_local_today(request),
@@ -167,7 +152,6 @@ def _initial_patient(request, form):
 
 
 @role_required()
-@in_clinic_time
 def appointment_create(request):
     form_kwargs = {"organization": request.organization, "can_override": _can_override(request)}
     if request.method == "POST":
@@ -193,7 +177,6 @@ def appointment_create(request):
 
 
 @role_required()
-@in_clinic_time
 def appointment_slots(request):
     """Free times for the booking form, from the same availability the API serves."""
     organization = request.organization
@@ -214,7 +197,6 @@ def appointment_patient_search(request):
 
 
 @role_required()
-@in_clinic_time
 def appointment_detail(request, pk):
     appointment = get_scoped_or_404(Appointment.objects.select_related("patient", "provider", "appointment_type"),
                                     request.organization, pk=pk)
@@ -242,7 +224,6 @@ def _back(request, appointment):
 
 @role_required()
 @require_POST
-@in_clinic_time
 def appointment_status(request, pk):
     """One click of the front desk. htmx gets the re-rendered row or panel, with the error if refused."""
     appointment = get_scoped_or_404(Appointment, request.organization, pk=pk)
@@ -321,7 +302,6 @@ def appointment_move_view(request, pk):
 
 
 @role_required()
-@in_clinic_time
 def patient_appointments(request, patient_pk):
     """The fragment the patient page loads with htmx: that patient's appointments, newest first."""
     from apps.patients.models import Patient

@@ -28,7 +28,6 @@ from apps.appointments.provider_services import (
     working_hours_set,
 )
 from apps.appointments.selectors import scheduling_settings_get
-from apps.appointments.views import in_clinic_time
 from apps.common.exceptions import ApplicationError
 from apps.organizations.models import MANAGER_ROLES
 from apps.organizations.roles import role_required
@@ -83,7 +82,6 @@ def schedule_setup(request):
 
 
 @role_required(*MANAGER_ROLES)
-@in_clinic_time
 def provider_edit(request, pk):
     organization = request.organization
     provider = get_scoped_or_404(Provider.objects.prefetch_related("working_hours"), organization, pk=pk)

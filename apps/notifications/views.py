@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.appointments.models import Appointment
-from apps.appointments.views import in_clinic_time
 from apps.common.exceptions import ApplicationError
 from apps.notifications import outbox, selectors, services
 from apps.notifications.forms import (
@@ -258,7 +257,6 @@ def _reminder_panel(request, appointment, **extra):
 
 
 @role_required()
-@in_clinic_time
 def appointment_reminders(request, appointment_pk):
     """The appointment page's reminder panel (htmx): planned, sent, not sent and why."""
     appointment = get_scoped_or_404(Appointment.objects.select_related("patient", "organization"),
@@ -268,7 +266,6 @@ def appointment_reminders(request, appointment_pk):
 
 @role_required()
 @require_POST
-@in_clinic_time
 def appointment_reminder_send(request, appointment_pk):
     appointment = get_scoped_or_404(Appointment.objects.select_related("patient", "organization"),
                                     request.organization, pk=appointment_pk)
@@ -280,7 +277,6 @@ def appointment_reminder_send(request, appointment_pk):
 
 
 @role_required()
-@in_clinic_time
 def patient_reminders(request, patient_pk):
     """The patient page's view of the reminders of their upcoming appointments."""
     from django.utils import timezone

@@ -23,6 +23,8 @@ class OrganizationTokenAuthentication(TokenAuthentication):
         # Set on the underlying HttpRequest so that code reading request.organization sees it.
         request._request.membership = membership
         request._request.organization = membership.organization
+        # As CurrentOrganizationMiddleware does for a session (and undoes after the request).
+        timezone.activate(membership.organization.zone)
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return user, token
 
