@@ -126,3 +126,13 @@ class MediaSendForm(forms.Form):
 
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
+
+
+class AmbiguousReplyForm(forms.Form):
+    """Which of the waiting appointments an answer from a shared phone was about."""
+
+    appointment = forms.TypedChoiceField(label=_("Appointment"), coerce=int, widget=forms.RadioSelect)
+
+    def __init__(self, *args, candidates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["appointment"].choices = [(a.pk, a.pk) for a in candidates]

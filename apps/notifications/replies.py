@@ -13,12 +13,26 @@ from django.utils.translation import gettext as _
 from apps.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus, EventSource
 from apps.appointments.services import appointment_cancel, appointment_confirmation_set
 from apps.common.bulk import rows_insert
+from apps.common.exceptions import ApplicationError
 from apps.notifications.defaults import START_WORDS, STOP_WORDS
 from apps.notifications.interpretation import CALLBACK, CANCEL, CONFIRM, interpret, interpret_normalized, normalize
-from apps.notifications.models import AlertKind, Direction, Message, MessageKind, MessageStatus, TemplateKind
+from apps.notifications.models import (
+    AlertKind,
+    Direction,
+    Message,
+    MessageKind,
+    MessageStatus,
+    StaffAlert,
+    TemplateKind,
+)
 from apps.notifications.outbox import message_queue
 from apps.notifications.rendering import language_for, render_for
-from apps.notifications.services import keywords_parse, notification_settings_get, staff_alert_raise
+from apps.notifications.services import (
+    keywords_parse,
+    notification_settings_get,
+    staff_alert_handle,
+    staff_alert_raise,
+)
 from apps.notifications.signals import messages_stored
 from apps.patients.selectors import patient_ids_by_phones, patients_by_phone
 from apps.patients.services.patients import patient_whatsapp_opt_in, patient_whatsapp_opt_out
@@ -52,14 +66,19 @@ def _answered_reminder(*, organization, phone: str, reply_to: str) -> Message | 
             .order_by(F("sent_at").desc(nulls_last=True), "-created_at", "-id").first())
 
 
+def pending_confirmations(*, organization, patients: list, now: dt.datetime):
+    """These patients' coming appointments that wait for an answer: what a "1" or a "sí" may mean."""
+    return (Appointment.objects.filter(organization=organization, patient__in=patients,
+                                       status=AppointmentStatus.SCHEDULED, start__gt=now,
+                                       confirmation__in=[ConfirmationStatus.REQUESTED,
+                                                         ConfirmationStatus.NO_RESPONSE,
+                                                         ConfirmationStatus.CALLBACK_REQUESTED])
+            .select_related("patient", "provider", "organization").order_by("start"))
+
+
 def _pending(*, organization, patients: list, appointment_id: int | None, now: dt.datetime) -> tuple:
     """(appointment or None, ambiguous?) among these patients' requested confirmations."""
-    pending = (Appointment.objects.filter(organization=organization, patient__in=patients,
-                                          status=AppointmentStatus.SCHEDULED, start__gt=now,
-                                          confirmation__in=[ConfirmationStatus.REQUESTED,
-                                                            ConfirmationStatus.NO_RESPONSE,
-                                                            ConfirmationStatus.CALLBACK_REQUESTED])
-               .select_related("patient", "provider", "organization").order_by("start"))
+    pending = pending_confirmations(organization=organization, patients=patients, now=now)
     if appointment_id is not None:
         return pending.filter(pk=appointment_id).first(), False
     found = list(pending)
@@ -140,6 +159,46 @@ def inbound_receive(*, organization, bridge_message_id: str, phone: str, text: s
                                      "pending confirmation: choose which one.") % {"phone": phone, "text": text})
             return inbound
     return store(MessageKind.FREE_TEXT, patient=single)
+
+
+def ambiguous_reply_candidates(*, message: Message, now: dt.datetime | None = None) -> list[Appointment]:
+    """The appointments an answer from a shared phone may be about: those of the patients on that phone
+    still waiting for an answer. Empty when the message is not such an answer (or no longer one)."""
+    if (message.direction != Direction.INBOUND or message.kind != MessageKind.FREE_TEXT
+            or message.appointment_id is not None):
+        return []
+    settings = notification_settings_get(organization=message.organization)
+    action, _appointment_id = _answer(text=message.body, button_id=message.button_id, settings=settings)
+    if action is None:
+        return []
+    patients = list(patients_by_phone(organization=message.organization, phone=message.phone))
+    return list(pending_confirmations(organization=message.organization, patients=patients,
+                                      now=now or timezone.now()))
+
+
+@transaction.atomic
+def ambiguous_reply_assign(*, message: Message, appointment_id: int, user) -> Message:
+    """Staff say which appointment an answer from a shared phone was about ("1" from the mother's phone
+    that two children's reminders went to): it is applied as if the patient had been unambiguous,
+    acknowledgement included, and the alert that asked is marked handled by `user`."""
+    message = Message.objects.select_for_update().select_related("organization").get(pk=message.pk)
+    candidates = {a.pk: a for a in ambiguous_reply_candidates(message=message)}
+    if not candidates:
+        raise ApplicationError(_("This message is no longer an answer waiting for its patient."), field="message")
+    appointment = candidates.get(appointment_id)
+    if appointment is None:
+        raise ApplicationError(_("Choose one of the appointments waiting for this answer."), field="appointment")
+    settings = notification_settings_get(organization=message.organization)
+    action, _appointment_id = _answer(text=message.body, button_id=message.button_id, settings=settings)
+    message.kind, message.patient, message.appointment = MessageKind.REPLY, appointment.patient, appointment
+    message.reply_to = (Message.objects.filter(appointment=appointment, kind=MessageKind.REMINDER)
+                        .order_by("-created_at").first())
+    message.save(update_fields=["kind", "patient", "appointment", "reply_to", "updated_at"])
+    _apply_answer(message, appointment, action)
+    for alert in StaffAlert.objects.filter(organization=message.organization, kind=AlertKind.AMBIGUOUS_REPLY,
+                                           message=message, handled_at__isnull=True):
+        staff_alert_handle(alert=alert, user=user)
+    return message
 
 
 def inbound_reply_keywords(*, organization) -> dict[str, set[str]]:

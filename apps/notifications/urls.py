@@ -11,6 +11,7 @@ urlpatterns = [
     path("settings/templates/<str:kind>/<str:language>/", views.message_template_edit, name="message-template-edit"),
     path("alerts/<int:pk>/handled/", views.staff_alert_handle, name="staff-alert-handle"),
     path("messages/", views.message_list, name="message-list"),
+    path("messages/<int:pk>/patient/", views.ambiguous_reply, name="ambiguous-reply"),
     path("patients/<int:patient_pk>/messages/", views.patient_messages, name="patient-messages"),
     path("appointments/<int:appointment_pk>/reminders/", views.appointment_reminders, name="appointment-reminders"),
     path("appointments/<int:appointment_pk>/reminders/send/", views.appointment_reminder_send,

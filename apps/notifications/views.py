@@ -8,9 +8,10 @@ from django.views.decorators.http import require_POST
 
 from apps.appointments.models import Appointment
 from apps.common.exceptions import ApplicationError
-from apps.notifications import outbox, selectors, services
+from apps.notifications import outbox, replies, selectors, services
 from apps.notifications.forms import (
     LANGUAGE_CODES,
+    AmbiguousReplyForm,
     FreeTextForm,
     MediaSendForm,
     MessageFilterForm,
@@ -18,7 +19,15 @@ from apps.notifications.forms import (
     SettingsForm,
     TemplateForm,
 )
-from apps.notifications.models import AttachmentKind, MessageAttachment, ReminderRule, StaffAlert, TemplateKind
+from apps.notifications.models import (
+    AttachmentKind,
+    Direction,
+    Message,
+    MessageAttachment,
+    ReminderRule,
+    StaffAlert,
+    TemplateKind,
+)
 from apps.notifications.outbox import free_text_send
 from apps.notifications.reminders import reminder_send_now
 from apps.notifications.rendering import context_for
@@ -286,3 +295,25 @@ def patient_reminders(request, patient_pk):
     return render(request, "notifications/_patient_reminders.html", {
         "patient": patient, "rows": selectors.reminder_rows(organization=request.organization, appointments=upcoming),
     })
+
+
+@role_required()
+def ambiguous_reply(request, pk):
+    """Staff choose which appointment an answer from a phone several patients share was about."""
+    message = get_scoped_or_404(Message.objects.select_related("organization"), request.organization, pk=pk,
+                                direction=Direction.INBOUND)
+    candidates = replies.ambiguous_reply_candidates(message=message)
+    form = AmbiguousReplyForm(request.POST or None, candidates=candidates)
+    if request.method == "POST" and form.is_valid():
+        try:
+            answered = replies.ambiguous_reply_assign(message=message, appointment_id=form.cleaned_data["appointment"],
+                                                      user=request.user)
+        except ApplicationError as exc:
+            _apply_error(form, exc)
+        else:
+            messages.success(request, _("The answer was applied to the appointment of %(patient)s.")
+                             % {"patient": answered.patient.full_name})
+            return redirect("alert-list")
+    return render(request, "notifications/ambiguous_reply.html",
+                  {"message": message, "form": form, "candidates": candidates},
+                  status=400 if form.errors else 200)
