@@ -194,6 +194,8 @@ def ambiguous_reply_assign(*, message: Message, appointment_id: int, user) -> Me
     message.reply_to = (Message.objects.filter(appointment=appointment, kind=MessageKind.REMINDER)
                         .order_by("-created_at").first())
     message.save(update_fields=["kind", "patient", "appointment", "reply_to", "updated_at"])
+    # Now the patient's: their conversation takes it in as for a message just stored.
+    messages_stored.send(sender=Message, messages=[message])
     _apply_answer(message, appointment, action)
     for alert in StaffAlert.objects.filter(organization=message.organization, kind=AlertKind.AMBIGUOUS_REPLY,
                                            message=message, handled_at__isnull=True):

@@ -62,6 +62,9 @@ def test_the_chosen_appointment_takes_the_answer_as_if_the_patient_had_been_clea
     answer.refresh_from_db()
     assert (answer.kind, answer.patient, answer.appointment) == (MessageKind.REPLY, sara_s.patient, sara_s)
     assert len(acks()) == 1  # Sara is told her visit is confirmed
+    # The answer is now in Sara's conversation, with the acknowledgement that followed it.
+    thread = staff_client.get(reverse("patient-conversation", args=[sara_s.patient_id]), follow=True)
+    assert f'data-message-id="{answer.pk}"' in thread.content.decode()
     alert = StaffAlert.objects.get(kind=AlertKind.AMBIGUOUS_REPLY)
     assert (alert.handled_by, alert.handled_at is not None) == (staff_user, True)
     # Done: the page now says there is nothing left to choose, and a second choice changes nothing.
