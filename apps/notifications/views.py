@@ -303,7 +303,7 @@ def ambiguous_reply(request, pk):
     message = get_scoped_or_404(Message.objects.select_related("organization"), request.organization, pk=pk,
                                 direction=Direction.INBOUND)
     candidates = replies.ambiguous_reply_candidates(message=message)
-    form = AmbiguousReplyForm(request.POST or None, candidates=candidates)
+    form = AmbiguousReplyForm(request.POST if request.method == "POST" else None, candidates=candidates)
     if request.method == "POST" and form.is_valid():
         try:
             answered = replies.ambiguous_reply_assign(message=message, appointment_id=form.cleaned_data["appointment"],

@@ -88,11 +88,11 @@ def test_a_cancelling_answer_cancels_only_the_chosen_visit(organization, patient
     assert shared_phone["sara"].status == AppointmentStatus.SCHEDULED
 
 
-@pytest.mark.parametrize("choice", ["", "x", "999999"], ids=["none", "not_a_number", "not_waiting"])
+@pytest.mark.parametrize("choice", [None, "", "x", "999999"], ids=["absent", "empty", "not_a_number", "not_waiting"])
 def test_a_choice_that_is_not_one_of_the_waiting_appointments_is_refused_and_changes_nothing(
         staff_client, shared_phone, choice):
     response = staff_client.post(reverse("ambiguous-reply", args=[shared_phone["answer"].pk]),
-                                 {"appointment": choice})
+                                 {} if choice is None else {"appointment": choice})
 
     assert response.status_code == 400
     assert 'data-field="appointment"' in response.content.decode()
