@@ -1,10 +1,13 @@
 import datetime as dt
+from functools import lru_cache
+from types import SimpleNamespace
 
 from django import template
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus
@@ -112,7 +115,15 @@ class _ChipParts:
         self.kind = escape(appointment.appointment_type.name)
         self.provider = escape(appointment.provider.display_name)
         self.start, self.end = _hm(appointment.start), _hm(appointment.end)
-        self.badges = f"{status_badge(appointment)} {confirmation_badge(appointment)}"
+        self.badges = _chip_badges(appointment.status, appointment.confirmation, get_language())
+
+
+# A week holds a hundred chips but a few dozen (status, confirmation) pairs: their badges, in the active
+# language, are built once per process.
+@lru_cache(maxsize=512)
+def _chip_badges(status: str, confirmation: str, language: str | None) -> str:
+    badges = SimpleNamespace(status=status, confirmation=confirmation)
+    return f"{status_badge(badges)} {confirmation_badge(badges)}"
 
 
 def _chip_parts(appointment) -> _ChipParts:
