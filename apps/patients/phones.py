@@ -51,6 +51,13 @@ def phone_normalize(raw: str, *, region: str) -> str:
 def phone_display(e164: str) -> str:
     if not e164:
         return ""
+    return _phone_display(e164)
+
+
+# A pure function of the number, remembered as phone_parse is: parsing and formatting with phonenumbers was
+# a tenth of a search page (25 numbers), and the same patients appear on page after page.
+@lru_cache(maxsize=8192)
+def _phone_display(e164: str) -> str:
     try:
         return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     except phonenumbers.NumberParseException:

@@ -1,10 +1,13 @@
 import datetime as dt
+from functools import lru_cache
+from types import SimpleNamespace
 
 from django import template
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from apps.appointments.models import AppointmentStatus, ConfirmationStatus
@@ -45,9 +48,15 @@ def confirmation_badge(appointment):
                        confirmation_label(appointment.confirmation))
 
 
+# value -> label (lazy, translated when shown): the enums' `values` and `choices` build a new list on every
+# call, once per chip.
+STATUS_LABELS = dict(AppointmentStatus.choices)
+CONFIRMATION_LABELS = dict(ConfirmationStatus.choices)
+
+
 @register.filter
 def status_label(value):
-    return AppointmentStatus(value).label if value in AppointmentStatus.values else value
+    return STATUS_LABELS.get(value, value)
 
 
 @register.simple_tag(takes_context=True)
@@ -62,7 +71,7 @@ def front_desk_moves(context, appointment):
 
 @register.filter
 def confirmation_label(value):
-    return ConfirmationStatus(value).label if value in ConfirmationStatus.values else value
+    return CONFIRMATION_LABELS.get(value, value)
 
 
 @register.filter
@@ -81,11 +90,13 @@ def _hm(moment) -> str:
     return timezone.localtime(moment).strftime("%H:%M")
 
 
-def _book_url(cell) -> str:
+def _book_url(cell, create_url=None) -> str:
+    """`create_url`: reverse("appointment-create"), once for a whole grid or agenda rather than per free cell."""
     start = timezone.localtime(cell.start).strftime("%Y-%m-%dT%H:%M")
+    create_url = create_url or reverse("appointment-create")
     if cell.free_provider:
-        return format_html("{}?start={}&provider={}", reverse("appointment-create"), start, cell.free_provider.pk)
-    return format_html("{}?start={}", reverse("appointment-create"), start)
+        return format_html("{}?start={}&provider={}", create_url, start, cell.free_provider.pk)
+    return format_html("{}?start={}", create_url, start)
 
 
 class _ChipParts:
@@ -104,7 +115,15 @@ class _ChipParts:
         self.kind = escape(appointment.appointment_type.name)
         self.provider = escape(appointment.provider.display_name)
         self.start, self.end = _hm(appointment.start), _hm(appointment.end)
-        self.badges = f"{status_badge(appointment)} {confirmation_badge(appointment)}"
+        self.badges = _chip_badges(appointment.status, appointment.confirmation, get_language())
+
+
+# A week holds a hundred chips but a few dozen (status, confirmation) pairs: their badges, in the active
+# language, are built once per process.
+@lru_cache(maxsize=512)
+def _chip_badges(status: str, confirmation: str, language: str | None) -> str:
+    badges = SimpleNamespace(status=status, confirmation=confirmation)
+    return f"{status_badge(badges)} {confirmation_badge(badges)}"
 
 
 def _chip_parts(appointment) -> _ChipParts:
@@ -126,12 +145,12 @@ def calendar_chip(appointment, show_provider=False):
         f'<br>{c.badges}</a>')
 
 
-def _calendar_cell(cell, show_provider: bool, book_title: str) -> str:
+def _calendar_cell(cell, show_provider: bool, book_title: str, create_url: str) -> str:
     chips = "".join(calendar_chip(a, show_provider) for a in cell.appointments)
     book = ""
     if cell.free and not cell.appointments:
         label = escape(_("Book at %(time)s") % {"time": _hm(cell.start)})
-        book = (f'<a class="cal-free" href="{_book_url(cell)}" title="{book_title}" aria-label="{label}"'
+        book = (f'<a class="cal-free" href="{_book_url(cell, create_url)}" title="{book_title}" aria-label="{label}"'
                 " data-free-slot></a>")
     css = "" if cell.free or cell.appointments else "cal-closed"
     return f'<td class="{css}" data-slot="{timezone.localtime(cell.start).isoformat()}">{chips}{book}</td>'
@@ -141,9 +160,10 @@ def _calendar_cell(cell, show_provider: bool, book_title: str) -> str:
 def calendar_rows(grid, show_provider=False):
     """The grid's rows, a time each: one tag for the whole body (a tag per cell cost more than the cells)."""
     book_title = escape(_("Book at this time"))
+    create_url = reverse("appointment-create")
     return mark_safe("".join(  # noqa: S308 - every value is escaped above or built by format_html
         f'<tr><th scope="row" class="cal-time">{time.strftime("%H:%M")}</th>'
-        + "".join(_calendar_cell(cell, show_provider, book_title) for cell in cells) + "</tr>"
+        + "".join(_calendar_cell(cell, show_provider, book_title, create_url) for cell in cells) + "</tr>"
         for time, cells in grid.rows))
 
 
@@ -157,10 +177,29 @@ def agenda_chip(appointment):
 
 
 @register.simple_tag
-def agenda_free_link(entry, provider=None):
+def agenda_free_link(entry, provider=None, create_url=None):
     cell = entry.free
     who = format_html(" · {}", cell.free_provider.display_name) if cell.free_provider and not provider else ""
     return format_html('<a class="btn btn-sm btn-outline-success" href="{}" data-agenda-free-slot="{}">'
-                       '<i class="bi bi-plus-lg"></i> {}{}</a>', _book_url(cell),
+                       '<i class="bi bi-plus-lg"></i> {}{}</a>', _book_url(cell, create_url),
                        timezone.localtime(cell.start).isoformat(),
                        _("Book at %(time)s") % {"time": entry.time.strftime("%H:%M")}, who)
+
+
+@register.simple_tag
+def agenda_entries(section, provider=None):
+    """A day of the agenda, a list item per time: one tag for the day, as calendar_rows is for the grid (the
+    template's loop, its conditions and filters cost more than the chips). The markup is the loop's, spaces and
+    line breaks included."""
+    if not section.entries:
+        empty = escape(_("Nothing booked and no free time this day."))
+        return mark_safe(f'<li class="list-group-item text-muted">{empty}</li>\n      ')  # noqa: S308 - escaped
+    create_url = reverse("appointment-create")
+    return mark_safe("".join(  # noqa: S308 - every part is escaped by the chip tags or format_html
+        '\n      <li class="list-group-item d-flex gap-2 align-items-start px-2">'
+        f'\n        <span class="text-muted small pt-1 agenda-time">{entry.time.strftime("%H:%M")}</span>'
+        '\n        <div class="flex-grow-1 min-w-0">'
+        f'\n          {"".join(agenda_chip(appointment) for appointment in entry.appointments)}'
+        f'\n          {agenda_free_link(entry, provider, create_url) if entry.free else ""}'
+        '\n        </div>\n      </li>\n      '
+        for entry in section.entries))

@@ -114,6 +114,26 @@ def test_the_nav_badge_costs_one_query(staff_client, organization, django_assert
         assert inbox(request) == {"nav_unread_count": 1}
 
 
+def test_a_fragment_without_the_navigation_does_not_count_unread_conversations(staff_client, organization):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _conversation(organization)
+    staff_client.get(reverse("inbox"))  # the session settles (its chosen clinic) before counting
+    with CaptureQueriesContext(connection) as page:
+        staff_client.get(reverse("inbox"))
+    with CaptureQueriesContext(connection) as fragment:
+        response = staff_client.get(reverse("inbox"), {"filter": "all"}, HTTP_HX_REQUEST="true")
+
+    def counts(queries):
+        # The badge's count: conversations whose latest patient message came after the last read.
+        return [q["sql"] for q in queries if '"__count"' in q["sql"] and '"last_inbound_at" >' in q["sql"]]
+
+    assert len(counts(page.captured_queries)) == 1  # the page's badge
+    assert response.status_code == 200 and 'id="nav-unread"' not in response.content.decode()
+    assert counts(fragment.captured_queries) == []
+
+
 def test_the_conversation_shows_the_thread_with_delivery_ticks_and_failures(staff_client, organization):
     conversation = _conversation(organization)
     Message.objects.create(organization=organization, patient=conversation.patient, direction=Direction.OUTBOUND,
