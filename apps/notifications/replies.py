@@ -161,19 +161,23 @@ def inbound_receive(*, organization, bridge_message_id: str, phone: str, text: s
     return store(MessageKind.FREE_TEXT, patient=single)
 
 
-def ambiguous_reply_candidates(*, message: Message, now: dt.datetime | None = None) -> list[Appointment]:
-    """The appointments an answer from a shared phone may be about: those of the patients on that phone
-    still waiting for an answer. Empty when the message is not such an answer (or no longer one)."""
+def _ambiguous_answer(message: Message, now: dt.datetime) -> tuple[str | None, list[Appointment]]:
+    """(what the answer says, the appointments it may be about); (None, []) when it is no such answer."""
     if (message.direction != Direction.INBOUND or message.kind != MessageKind.FREE_TEXT
             or message.appointment_id is not None):
-        return []
+        return None, []
     settings = notification_settings_get(organization=message.organization)
     action, _appointment_id = _answer(text=message.body, button_id=message.button_id, settings=settings)
     if action is None:
-        return []
+        return None, []
     patients = list(patients_by_phone(organization=message.organization, phone=message.phone))
-    return list(pending_confirmations(organization=message.organization, patients=patients,
-                                      now=now or timezone.now()))
+    return action, list(pending_confirmations(organization=message.organization, patients=patients, now=now))
+
+
+def ambiguous_reply_candidates(*, message: Message, now: dt.datetime | None = None) -> list[Appointment]:
+    """The appointments an answer from a shared phone may be about: those of the patients on that phone
+    still waiting for an answer. Empty when the message is not such an answer (or no longer one)."""
+    return _ambiguous_answer(message, now or timezone.now())[1]
 
 
 @transaction.atomic
@@ -182,14 +186,13 @@ def ambiguous_reply_assign(*, message: Message, appointment_id: int, user) -> Me
     that two children's reminders went to): it is applied as if the patient had been unambiguous,
     acknowledgement included, and the alert that asked is marked handled by `user`."""
     message = Message.objects.select_for_update().select_related("organization").get(pk=message.pk)
-    candidates = {a.pk: a for a in ambiguous_reply_candidates(message=message)}
+    action, waiting = _ambiguous_answer(message, timezone.now())
+    candidates = {a.pk: a for a in waiting}
     if not candidates:
         raise ApplicationError(_("This message is no longer an answer waiting for its patient."), field="message")
     appointment = candidates.get(appointment_id)
     if appointment is None:
         raise ApplicationError(_("Choose one of the appointments waiting for this answer."), field="appointment")
-    settings = notification_settings_get(organization=message.organization)
-    action, _appointment_id = _answer(text=message.body, button_id=message.button_id, settings=settings)
     message.kind, message.patient, message.appointment = MessageKind.REPLY, appointment.patient, appointment
     message.reply_to = (Message.objects.filter(appointment=appointment, kind=MessageKind.REMINDER)
                         .order_by("-created_at").first())
